@@ -1,0 +1,41 @@
+#pragma once
+// Connection to a CRI endpoint, shared by every crioctl verb.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "api.grpc.pb.h"
+
+namespace crioctl {
+
+namespace v1 = ::runtime::v1;
+
+struct GlobalOptions {
+  std::string runtime_endpoint = "unix:///var/run/crio/crio.sock";
+  std::string image_endpoint;  // empty: same as runtime_endpoint
+  double timeout_seconds = 2;
+  bool debug = false;
+};
+
+class Client {
+ public:
+  explicit Client(const GlobalOptions& opts);
+
+  v1::RuntimeService::Stub& runtime() { return *runtime_; }
+  v1::ImageService::Stub& image() { return *image_; }
+  // A fresh context with the configured deadline.
+  std::unique_ptr<grpc::ClientContext> Context() const;
+
+ private:
+  GlobalOptions opts_;
+  std::unique_ptr<v1::RuntimeService::Stub> runtime_;
+  std::unique_ptr<v1::ImageService::Stub> image_;
+};
+
+// Prints "crioctl: <rpc>: <code>: <message>" and returns the process exit code.
+int Report(const char* rpc, const grpc::Status& status);
+
+}  // namespace crioctl

@@ -1,0 +1,117 @@
+// crioctl: a small CRI client for people and tests, with crictl's verbs and flags.
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
+
+#include "client.h"
+
+namespace crioctl {
+
+namespace {
+
+std::string Channel(std::string endpoint) {
+  // crictl takes unix:///path; gRPC wants unix:/path or unix:///path (both accepted).
+  if (endpoint.rfind("unix://", 0) != 0 && endpoint.rfind("/", 0) == 0) endpoint = "unix://" + endpoint;
+  return endpoint;
+}
+
+std::string ToJson(const google::protobuf::Message& msg) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.add_whitespace = false;
+  opts.preserve_proto_field_names = false;
+  (void)google::protobuf::util::MessageToJsonString(msg, &out, opts);
+  return out;
+}
+
+int CmdVersion(Client& client) {
+  v1::VersionRequest req;
+  v1::VersionResponse resp;
+  auto ctx = client.Context();
+  grpc::Status st = client.runtime().Version(ctx.get(), req, &resp);
+  if (!st.ok()) return Report("Version", st);
+  std::printf("Version:  %s\nRuntimeName:  %s\nRuntimeVersion:  %s\nRuntimeApiVersion:  %s\n",
+              resp.version().c_str(), resp.runtime_name().c_str(), resp.runtime_version().c_str(),
+              resp.runtime_api_version().c_str());
+  return 0;
+}
+
+// Like `crictl info`: the status as JSON, with the verbose info values inlined as JSON.
+int CmdInfo(Client& client) {
+  v1::StatusRequest req;
+  req.set_verbose(true);
+  v1::StatusResponse resp;
+  auto ctx = client.Context();
+  grpc::Status st = client.runtime().Status(ctx.get(), req, &resp);
+  if (!st.ok()) return Report("Status", st);
+  nlohmann::json out = nlohmann::json::parse(ToJson(resp.status()));
+  out = {{"status", out}};
+  nlohmann::json handlers = nlohmann::json::array();
+  for (const auto& h : resp.runtime_handlers()) handlers.push_back(nlohmann::json::parse(ToJson(h)));
+  out["runtimeHandlers"] = handlers;
+  for (const auto& [key, value] : resp.info()) {
+    auto parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+    out[key] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
+  }
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+Client::Client(const GlobalOptions& opts) : opts_(opts) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
+  auto runtime_channel = grpc::CreateCustomChannel(Channel(opts.runtime_endpoint),
+                                                   grpc::InsecureChannelCredentials(), args);
+  auto image_channel =
+      opts.image_endpoint.empty()
+          ? runtime_channel
+          : grpc::CreateCustomChannel(Channel(opts.image_endpoint), grpc::InsecureChannelCredentials(), args);
+  runtime_ = v1::RuntimeService::NewStub(runtime_channel);
+  image_ = v1::ImageService::NewStub(image_channel);
+}
+
+std::unique_ptr<grpc::ClientContext> Client::Context() const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (opts_.timeout_seconds > 0) {
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(static_cast<int64_t>(opts_.timeout_seconds * 1000)));
+  }
+  return ctx;
+}
+
+int Report(const char* rpc, const grpc::Status& status) {
+  std::fprintf(stderr, "crioctl: %s: rpc error: code = %d desc = %s\n", rpc,
+               static_cast<int>(status.error_code()), status.error_message().c_str());
+  return 1;
+}
+
+}  // namespace crioctl
+
+int main(int argc, char** argv) {
+  using namespace crioctl;
+  CLI::App app{"crioctl: a CRI client for crio-cpp (crictl-compatible verbs)", "crioctl"};
+  GlobalOptions opts;
+  app.add_option("--runtime-endpoint,-r", opts.runtime_endpoint, "CRI runtime endpoint")
+      ->envname("CONTAINER_RUNTIME_ENDPOINT");
+  app.add_option("--image-endpoint,-i", opts.image_endpoint, "CRI image endpoint")
+      ->envname("IMAGE_SERVICE_ENDPOINT");
+  app.add_option("--timeout,-t", opts.timeout_seconds, "Per-call timeout in seconds (0: none)");
+  app.add_flag("--debug,-D", opts.debug, "Debug output");
+  app.require_subcommand(1);
+
+  auto* version = app.add_subcommand("version", "Show the runtime version");
+  auto* info = app.add_subcommand("info", "Show the runtime status and configuration");
+
+  CLI11_PARSE(app, argc, argv);
+  Client client(opts);
+  if (version->parsed()) return CmdVersion(client);
+  if (info->parsed()) return CmdInfo(client);
+  return 1;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package crio-cpp needs to build, test and run. Idempotent, non-interactive.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+BUILD_PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libcurl4-openssl-dev libssl-dev libarchive-dev libsqlite3-dev libseccomp-dev libboost-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+RUNTIME_PKGS=(
+  crun runc conmon containernetworking-plugins iproute2 iptables util-linux
+)
+TEST_PKGS=(
+  docker-registry busybox-static skopeo umoci containerd curl
+)
+
+missing=()
+for p in "${BUILD_PKGS[@]}" "${RUNTIME_PKGS[@]}" "${TEST_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's docker-registry package starts a system service on install; the tests run their own.
+if systemctl is-active --quiet docker-registry 2>/dev/null; then systemctl stop docker-registry || true; fi
+echo "install-deps: all packages present"

@@ -1,0 +1,132 @@
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "os/unique_fd.h"
+#include "server/cri_server.h"
+#include "util/build_info.h"
+#include "util/log.h"
+
+namespace crio::daemon {
+
+namespace {
+
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+
+// True when something accepts connections on `path`: another daemon owns it.
+bool SocketIsLive(const std::string& path) {
+  os::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return false;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+}
+
+Status PrepareSocketPath(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) {
+    return Internal(absl::StrCat("create socket directory for ", path, ": ", ec.message()));
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    return absl::OkStatus();
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    return FailedPrecondition(absl::StrCat(path, " exists and is not a socket"));
+  }
+  if (SocketIsLive(path)) {
+    return FailedPrecondition(absl::StrCat("another daemon is serving ", path));
+  }
+  CRIO_LOG_INFO("removing stale socket {}", path);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(errno, absl::StrCat("remove stale socket ", path));
+  }
+  return absl::OkStatus();
+}
+
+sigset_t HandledSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+void ReloadConfig(const Options& options, server::ServiceContext& ctx) {
+  CRIO_LOG_INFO("SIGHUP received: reloading configuration");
+  if (!options.reload) return;
+  auto fresh = options.reload();
+  if (!fresh.ok()) {
+    CRIO_LOG_ERROR("reload failed, keeping the running configuration: {}", fresh.status().message());
+    return;
+  }
+  auto changes = ctx.Reload(*fresh);
+  if (changes.empty()) {
+    CRIO_LOG_INFO("reload: no reloadable option changed");
+  }
+  for (const auto& change : changes) {
+    CRIO_LOG_INFO("reload: {}", change);
+  }
+  if (auto level = log::ParseLevel(ctx.ConfigSnapshot().runtime.log_level); level.ok()) {
+    log::SetLevel(*level);
+  }
+}
+
+}  // namespace
+
+std::string SocketPathFromListen(const std::string& listen) {
+  constexpr std::string_view kScheme = "unix://";
+  if (listen.rfind(kScheme, 0) == 0) return listen.substr(kScheme.size());
+  return listen;
+}
+
+Status Run(Options options) {
+  // Signals are taken synchronously by this thread; every thread gRPC starts inherits the mask.
+  sigset_t signals = HandledSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  const std::string socket_path = SocketPathFromListen(options.config.api.listen);
+  RETURN_IF_ERROR(PrepareSocketPath(socket_path));
+
+  server::ServiceContext ctx(options.config);
+  ASSIGN_OR_RETURN(std::unique_ptr<server::CriServer> server,
+                   server::CriServer::Start(ctx, socket_path));
+  if (::chmod(socket_path.c_str(), 0660) != 0) {
+    return ErrnoError(errno, absl::StrCat("chmod ", socket_path));
+  }
+  CRIO_LOG_INFO("crio-cpp {} serving CRI v1 on {} (pid {})", build::kVersion, socket_path, ::getpid());
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      ReloadConfig(options, ctx);
+      continue;
+    }
+    CRIO_LOG_INFO("{} received: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+
+  // In-flight calls get the grace period to finish; new calls are refused.
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  if (::unlink(socket_path.c_str()) != 0 && errno != ENOENT) {
+    CRIO_LOG_WARN("remove socket {}: {}", socket_path, std::strerror(errno));
+  }
+  CRIO_LOG_INFO("shutdown complete");
+  return absl::OkStatus();
+}
+
+}  // namespace crio::daemon

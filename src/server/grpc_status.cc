@@ -1,0 +1,42 @@
+#include "server/grpc_status.h"
+
+namespace crio::server {
+
+namespace {
+bool IsDeliberate(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kInternal:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
+grpc::Status ToGrpc(const Status& status) {
+  if (status.ok()) {
+    return grpc::Status::OK;
+  }
+  auto code = IsDeliberate(status.code()) ? static_cast<grpc::StatusCode>(status.code())
+                                          : grpc::StatusCode::UNKNOWN;
+  return grpc::Status(code, std::string(status.message()));
+}
+
+grpc::Status NotImplemented(std::string_view service, std::string_view rpc) {
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                      absl::StrCat(std::string(service), "/", std::string(rpc),
+                                   " is not implemented by crio-cpp yet"));
+}
+
+}  // namespace crio::server
