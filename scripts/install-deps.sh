@@ -14,7 +14,7 @@ RUNTIME_PKGS=(
   crun runc conmon containernetworking-plugins iproute2 iptables util-linux
 )
 TEST_PKGS=(
-  docker-registry busybox-static skopeo umoci containerd curl
+  docker-registry busybox-static skopeo umoci containerd curl zstd python3
 )
 
 missing=()

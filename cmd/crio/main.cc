@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <type_traits>
 
 #include <CLI/CLI.hpp>
 
@@ -37,14 +38,20 @@ void AddOverride(CLI::App& app, Flags& flags, const std::string& name, T& value,
                  const std::string& env, const std::string& help,
                  std::function<void(config::Config&)> apply) {
   CLI::Option* opt = app.add_option(name, value, help)->envname(env);
+  if constexpr (!std::is_same_v<T, std::vector<std::string>>) {
+    // Like CRI-O's flag parser: a repeated flag takes its last value.
+    opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
   flags.setters.emplace_back(opt, std::move(apply));
 }
 
 void RegisterFlags(CLI::App& app, Flags& f) {
   app.add_option("--config,-c", f.config_file, "Path to the main configuration file")
-      ->envname("CONTAINER_CONFIG");
+      ->envname("CONTAINER_CONFIG")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--config-dir,-d", f.config_dir, "Directory of drop-in configuration files")
-      ->envname("CONTAINER_CONFIG_DIR");
+      ->envname("CONTAINER_CONFIG_DIR")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   AddOverride(app, f, "--listen", f.listen, "CONTAINER_LISTEN", "Path to the CRI socket",
               [&f](config::Config& c) { c.api.listen = f.listen; });
   AddOverride(app, f, "--root,-r", f.root, "CONTAINER_ROOT", "Storage root directory",

@@ -19,7 +19,7 @@ namespace crio::daemon {
 
 namespace {
 
-constexpr auto kShutdownGrace = std::chrono::seconds(10);
+constexpr auto kShutdownGrace = std::chrono::seconds(3);
 
 // True when something accepts connections on `path`: another daemon owns it.
 bool SocketIsLive(const std::string& path) {
