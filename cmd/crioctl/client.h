@@ -5,6 +5,10 @@
 #include <memory>
 #include <string>
 
+#include <functional>
+#include <vector>
+
+#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
 
 #include "api.grpc.pb.h"
@@ -37,5 +41,18 @@ class Client {
 
 // Prints "crioctl: <rpc>: <code>: <message>" and returns the process exit code.
 int Report(const char* rpc, const grpc::Status& status);
+
+// Protobuf message as compact JSON (camelCase names, like crictl).
+std::string ToJson(const google::protobuf::Message& msg);
+
+// A verb: its CLI11 subcommand and what runs when it was given.
+struct Command {
+  CLI::App* app;
+  std::function<int(Client&)> run;
+};
+using Commands = std::vector<Command>;
+
+void AddRuntimeCommands(CLI::App& app, Commands& commands);
+void AddImageCommands(CLI::App& app, Commands& commands);
 
 }  // namespace crioctl

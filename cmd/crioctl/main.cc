@@ -20,15 +20,6 @@ std::string Channel(std::string endpoint) {
   return endpoint;
 }
 
-std::string ToJson(const google::protobuf::Message& msg) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.add_whitespace = false;
-  opts.preserve_proto_field_names = false;
-  (void)google::protobuf::util::MessageToJsonString(msg, &out, opts);
-  return out;
-}
-
 int CmdVersion(Client& client) {
   v1::VersionRequest req;
   v1::VersionResponse resp;
@@ -63,6 +54,20 @@ int CmdInfo(Client& client) {
 }
 
 }  // namespace
+
+std::string ToJson(const google::protobuf::Message& msg) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.add_whitespace = false;
+  opts.preserve_proto_field_names = false;
+  (void)google::protobuf::util::MessageToJsonString(msg, &out, opts);
+  return out;
+}
+
+void AddRuntimeCommands(CLI::App& app, Commands& commands) {
+  commands.push_back({app.add_subcommand("version", "Show the runtime version"), CmdVersion});
+  commands.push_back({app.add_subcommand("info", "Show the runtime status and configuration"), CmdInfo});
+}
 
 Client::Client(const GlobalOptions& opts) : opts_(opts) {
   grpc::ChannelArguments args;
@@ -106,12 +111,14 @@ int main(int argc, char** argv) {
   app.add_flag("--debug,-D", opts.debug, "Debug output");
   app.require_subcommand(1);
 
-  auto* version = app.add_subcommand("version", "Show the runtime version");
-  auto* info = app.add_subcommand("info", "Show the runtime status and configuration");
+  Commands commands;
+  AddRuntimeCommands(app, commands);
+  AddImageCommands(app, commands);
 
   CLI11_PARSE(app, argc, argv);
   Client client(opts);
-  if (version->parsed()) return CmdVersion(client);
-  if (info->parsed()) return CmdInfo(client);
+  for (const auto& command : commands) {
+    if (command.app->parsed()) return command.run(client);
+  }
   return 1;
 }

@@ -86,6 +86,29 @@ void ReloadConfig(const Options& options, server::ServiceContext& ctx) {
 
 }  // namespace
 
+namespace {
+
+image::ImageManagerOptions ImageOptionsFrom(const config::Config& cfg) {
+  image::ImageManagerOptions o;
+  o.registries_conf = cfg.image.registries_conf;
+  o.registries_conf_dir = cfg.image.registries_conf_dir;
+  o.policy_path = cfg.image.signature_policy.empty() ? "/etc/containers/policy.json"
+                                                     : cfg.image.signature_policy;
+  o.auth_file = cfg.image.global_auth_file.empty() ? cfg.image.auth_file : cfg.image.global_auth_file;
+  o.certs_dir = cfg.image.certs_dir;
+  if (auto mode = image::ParseShortNameMode(cfg.image.short_name_mode); mode.ok()) {
+    o.short_name_mode = *mode;
+  }
+  if (auto timeout = config::ParseGoDuration(cfg.image.pull_progress_timeout); timeout.ok()) {
+    o.progress_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
+  }
+  o.pause_image = cfg.image.pause_image;
+  o.pinned_images = cfg.image.pinned_images;
+  return o;
+}
+
+}  // namespace
+
 std::string SocketPathFromListen(const std::string& listen) {
   constexpr std::string_view kScheme = "unix://";
   if (listen.rfind(kScheme, 0) == 0) return listen.substr(kScheme.size());
@@ -101,7 +124,17 @@ Status Run(Options options) {
   const std::string socket_path = SocketPathFromListen(options.config.api.listen);
   RETURN_IF_ERROR(PrepareSocketPath(socket_path));
 
+  storage::StoreOptions store_options;
+  store_options.root = options.config.root.root;
+  store_options.runroot = options.config.root.runroot;
+  store_options.driver = options.config.root.storage_driver;
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store, storage::Store::Open(store_options));
+  CRIO_LOG_INFO("storage root={} driver={}", store_options.root, store->driver());
+  image::ImageManager images(*store, ImageOptionsFrom(options.config));
+
   server::ServiceContext ctx(options.config);
+  ctx.store = store.get();
+  ctx.images = &images;
   ASSIGN_OR_RETURN(std::unique_ptr<server::CriServer> server,
                    server::CriServer::Start(ctx, socket_path));
   if (::chmod(socket_path.c_str(), 0660) != 0) {

@@ -17,6 +17,7 @@ bool IsDeliberate(absl::StatusCode code) {
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kCancelled:
     case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDataLoss:
       return true;
     default:
       return false;

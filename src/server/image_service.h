@@ -1,5 +1,5 @@
 #pragma once
-// CRI ImageService: thin adapters from gRPC messages to the image store.
+// CRI ImageService: thin adapters from gRPC messages to image::ImageManager.
 
 #include "api.grpc.pb.h"
 #include "server/service_context.h"
@@ -12,25 +12,23 @@ class ImageService final : public v1::ImageService::Service {
  public:
   explicit ImageService(ServiceContext& ctx) : ctx_(ctx) {}
 
-#define CRIO_PENDING_UNARY(Name)                                                    \
-  grpc::Status Name(grpc::ServerContext*, const v1::Name##Request*, v1::Name##Response*) \
-      override {                                                                    \
-    return Pending(#Name);                                                          \
-  }
-  CRIO_PENDING_UNARY(ListImages)
-  CRIO_PENDING_UNARY(ImageStatus)
-  CRIO_PENDING_UNARY(PullImage)
-  CRIO_PENDING_UNARY(RemoveImage)
-  CRIO_PENDING_UNARY(ImageFsInfo)
-#undef CRIO_PENDING_UNARY
+  grpc::Status ListImages(grpc::ServerContext*, const v1::ListImagesRequest*,
+                          v1::ListImagesResponse*) override;
   grpc::Status StreamImages(grpc::ServerContext*, const v1::StreamImagesRequest*,
-                            grpc::ServerWriter<v1::StreamImagesResponse>*) override {
-    return Pending("StreamImages");
-  }
+                            grpc::ServerWriter<v1::StreamImagesResponse>*) override;
+  grpc::Status ImageStatus(grpc::ServerContext*, const v1::ImageStatusRequest*,
+                           v1::ImageStatusResponse*) override;
+  grpc::Status PullImage(grpc::ServerContext*, const v1::PullImageRequest*,
+                         v1::PullImageResponse*) override;
+  grpc::Status RemoveImage(grpc::ServerContext*, const v1::RemoveImageRequest*,
+                           v1::RemoveImageResponse*) override;
+  grpc::Status ImageFsInfo(grpc::ServerContext*, const v1::ImageFsInfoRequest*,
+                           v1::ImageFsInfoResponse*) override;
 
  private:
-  static grpc::Status Pending(std::string_view rpc);
-  [[maybe_unused]] ServiceContext& ctx_;
+  // The list the kubelet asked for, or an error status.
+  StatusOr<std::vector<image::ImageInfo>> Filtered(const v1::ImageFilter& filter);
+  ServiceContext& ctx_;
 };
 
 }  // namespace crio::server

@@ -6,12 +6,18 @@
 #include <string>
 
 #include "config/config.h"
+#include "image/image_manager.h"
+#include "storage/store.h"
 
 namespace crio::server {
 
 class ServiceContext {
  public:
   explicit ServiceContext(config::Config config) : config_(std::move(config)) {}
+
+  // Domain components, owned by the daemon; null until their issue is wired in.
+  storage::Store* store = nullptr;
+  image::ImageManager* images = nullptr;
 
   // A copy, so callers never hold the lock while working.
   config::Config ConfigSnapshot() const {
