@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client.h"
+#include "runtime_commands.h"
 
 namespace crioctl {
 
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
   Commands commands;
   AddRuntimeCommands(app, commands);
   AddImageCommands(app, commands);
+  AddPodCommands(app, commands);
 
   CLI11_PARSE(app, argc, argv);
   Client client(opts);

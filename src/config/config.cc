@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <span>
 #include <sstream>
@@ -1399,6 +1400,16 @@ std::string FindInPath(std::string_view name) {
   return "";
 }
 
+namespace {
+// crun 1.8 refuses hosts with hybrid cgroups whose v2 tree has controllers ("cgroups in hybrid
+// mode not supported, drop all controllers from cgroupv2"); runc handles them.
+bool CrunWorksOnThisHost() {
+  std::ifstream controllers("/sys/fs/cgroup/unified/cgroup.controllers");
+  std::string first;
+  return !(controllers >> first);
+}
+}  // namespace
+
 Config Defaults() {
   Config config;
   std::string crun = FindInPath("crun");
@@ -1416,7 +1427,8 @@ Config Defaults() {
   if (!runc.empty()) {
     runtimes["runc"] = DefaultHandler(runc, "/run/runc", conmon);
   }
-  config.runtime.default_runtime = crun.empty() && !runc.empty() ? "runc" : "crun";
+  bool prefer_runc = !runc.empty() && (crun.empty() || !CrunWorksOnThisHost());
+  config.runtime.default_runtime = prefer_runc ? "runc" : "crun";
   if (runtimes.empty()) {
     // Neither is installed: keep CRI-O's default handler so Validate names what is missing.
     runtimes["crun"] = DefaultHandler("", "/run/crun", conmon);

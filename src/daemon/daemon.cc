@@ -1,5 +1,9 @@
 #include "daemon/daemon.h"
 
+// Generated CRI headers (through lifecycle/manager.h) must precede <signal.h>: the CRI Signal
+// enum's values clash with its macros.
+#include "lifecycle/manager.h"
+
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -7,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -91,6 +96,10 @@ namespace {
 image::ImageManagerOptions ImageOptionsFrom(const config::Config& cfg) {
   image::ImageManagerOptions o;
   o.registries_conf = cfg.image.registries_conf;
+  // containers/image's override, honoured as CRI-O does through its image library.
+  if (const char* env = std::getenv("CONTAINERS_REGISTRIES_CONF"); env && *env) {
+    o.registries_conf = env;
+  }
   o.registries_conf_dir = cfg.image.registries_conf_dir;
   o.policy_path = cfg.image.signature_policy.empty() ? "/etc/containers/policy.json"
                                                      : cfg.image.signature_policy;
@@ -132,9 +141,31 @@ Status Run(Options options) {
   CRIO_LOG_INFO("storage root={} driver={}", store_options.root, store->driver());
   image::ImageManager images(*store, ImageOptionsFrom(options.config));
 
+  // cgroupfs when systemd is configured but not running (no D-Bus to talk to), with a warning.
+  ASSIGN_OR_RETURN(cgroups::ResolvedCgroupManager cgroup_manager,
+                   cgroups::ResolveCgroupManager(options.config.runtime.cgroup_manager));
+  if (!cgroup_manager.warning.empty()) CRIO_LOG_WARN("{}", cgroup_manager.warning);
+  options.config.runtime.cgroup_manager = std::string(cgroup_manager.manager->Name());
+
+  oci::HandlerRegistry handlers(options.config.runtime);
+  lifecycle::LoopbackOnlyNetwork network;
+  lifecycle::ManagerDeps deps;
+  deps.config = options.config;
+  deps.store = store.get();
+  deps.images = &images;
+  deps.handlers = &handlers;
+  deps.cgroups = cgroup_manager.manager.get();
+  deps.network = &network;
+  deps.state_dir = options.config.root.root + "/crio-cpp-state";
+  deps.run_dir = options.config.root.runroot + "/crio-cpp";
+  ASSIGN_OR_RETURN(std::unique_ptr<lifecycle::Manager> lifecycle_manager,
+                   lifecycle::Manager::Create(std::move(deps)));
+  RETURN_IF_ERROR(lifecycle_manager->Recover());
+
   server::ServiceContext ctx(options.config);
   ctx.store = store.get();
   ctx.images = &images;
+  ctx.lifecycle = lifecycle_manager.get();
   ASSIGN_OR_RETURN(std::unique_ptr<server::CriServer> server,
                    server::CriServer::Start(ctx, socket_path));
   if (::chmod(socket_path.c_str(), 0660) != 0) {

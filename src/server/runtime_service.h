@@ -21,6 +21,37 @@ class RuntimeService final : public v1::RuntimeService::Service {
   grpc::Status UpdateRuntimeConfig(grpc::ServerContext*, const v1::UpdateRuntimeConfigRequest*,
                                    v1::UpdateRuntimeConfigResponse*) override;
 
+  grpc::Status RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest*,
+                             v1::RunPodSandboxResponse*) override;
+  grpc::Status StopPodSandbox(grpc::ServerContext*, const v1::StopPodSandboxRequest*,
+                              v1::StopPodSandboxResponse*) override;
+  grpc::Status RemovePodSandbox(grpc::ServerContext*, const v1::RemovePodSandboxRequest*,
+                                v1::RemovePodSandboxResponse*) override;
+  grpc::Status PodSandboxStatus(grpc::ServerContext*, const v1::PodSandboxStatusRequest*,
+                                v1::PodSandboxStatusResponse*) override;
+  grpc::Status ListPodSandbox(grpc::ServerContext*, const v1::ListPodSandboxRequest*,
+                              v1::ListPodSandboxResponse*) override;
+  grpc::Status StreamPodSandboxes(grpc::ServerContext*, const v1::StreamPodSandboxesRequest*,
+                                  grpc::ServerWriter<v1::StreamPodSandboxesResponse>*) override;
+  grpc::Status CreateContainer(grpc::ServerContext*, const v1::CreateContainerRequest*,
+                               v1::CreateContainerResponse*) override;
+  grpc::Status StartContainer(grpc::ServerContext*, const v1::StartContainerRequest*,
+                              v1::StartContainerResponse*) override;
+  grpc::Status StopContainer(grpc::ServerContext*, const v1::StopContainerRequest*,
+                             v1::StopContainerResponse*) override;
+  grpc::Status RemoveContainer(grpc::ServerContext*, const v1::RemoveContainerRequest*,
+                               v1::RemoveContainerResponse*) override;
+  grpc::Status ListContainers(grpc::ServerContext*, const v1::ListContainersRequest*,
+                              v1::ListContainersResponse*) override;
+  grpc::Status StreamContainers(grpc::ServerContext*, const v1::StreamContainersRequest*,
+                                grpc::ServerWriter<v1::StreamContainersResponse>*) override;
+  grpc::Status ContainerStatus(grpc::ServerContext*, const v1::ContainerStatusRequest*,
+                               v1::ContainerStatusResponse*) override;
+  grpc::Status ExecSync(grpc::ServerContext*, const v1::ExecSyncRequest*,
+                        v1::ExecSyncResponse*) override;
+  grpc::Status ReopenContainerLog(grpc::ServerContext*, const v1::ReopenContainerLogRequest*,
+                                  v1::ReopenContainerLogResponse*) override;
+
 // RPCs whose issues have not landed yet answer UNIMPLEMENTED naming themselves.
 #define CRIO_PENDING_UNARY(Name)                                                    \
   grpc::Status Name(grpc::ServerContext*, const v1::Name##Request*, v1::Name##Response*) \
@@ -32,22 +63,7 @@ class RuntimeService final : public v1::RuntimeService::Service {
       override {                                                                     \
     return Pending(#Name);                                                           \
   }
-  CRIO_PENDING_UNARY(RunPodSandbox)
-  CRIO_PENDING_UNARY(StopPodSandbox)
-  CRIO_PENDING_UNARY(RemovePodSandbox)
-  CRIO_PENDING_UNARY(PodSandboxStatus)
-  CRIO_PENDING_UNARY(ListPodSandbox)
-  CRIO_PENDING_STREAM(StreamPodSandboxes, StreamPodSandboxesRequest, StreamPodSandboxesResponse)
-  CRIO_PENDING_UNARY(CreateContainer)
-  CRIO_PENDING_UNARY(StartContainer)
-  CRIO_PENDING_UNARY(StopContainer)
-  CRIO_PENDING_UNARY(RemoveContainer)
-  CRIO_PENDING_UNARY(ListContainers)
-  CRIO_PENDING_STREAM(StreamContainers, StreamContainersRequest, StreamContainersResponse)
-  CRIO_PENDING_UNARY(ContainerStatus)
   CRIO_PENDING_UNARY(UpdateContainerResources)
-  CRIO_PENDING_UNARY(ReopenContainerLog)
-  CRIO_PENDING_UNARY(ExecSync)
   CRIO_PENDING_UNARY(Exec)
   CRIO_PENDING_UNARY(Attach)
   CRIO_PENDING_UNARY(PortForward)
@@ -71,6 +87,7 @@ class RuntimeService final : public v1::RuntimeService::Service {
 
  private:
   static grpc::Status Pending(std::string_view rpc);
+  grpc::Status NoLifecycle() const;
   ServiceContext& ctx_;
 };
 

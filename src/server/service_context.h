@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "image/image_manager.h"
+#include "lifecycle/manager.h"
 #include "storage/store.h"
 
 namespace crio::server {
@@ -18,6 +19,7 @@ class ServiceContext {
   // Domain components, owned by the daemon; null until their issue is wired in.
   storage::Store* store = nullptr;
   image::ImageManager* images = nullptr;
+  lifecycle::Manager* lifecycle = nullptr;
 
   // A copy, so callers never hold the lock while working.
   config::Config ConfigSnapshot() const {

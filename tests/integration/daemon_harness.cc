@@ -115,6 +115,17 @@ Status Daemon::Launch(const DaemonOptions& options) {
   log_path_ = dir_->Sub("crio.log");
   WriteFile(dir_->Sub("crio.conf"), options.config_text);
   std::filesystem::create_directories(config_dir());
+  // Everything the runtime writes outside --root/--runroot goes under the temp dir too, so a
+  // test never touches /var/run/crio, /run/crun or /run/runc. Tests override with later drop-ins.
+  const std::string& t = dir_->path();
+  WriteFile(config_dir() + "/00-harness.conf",
+            "[crio]\nlog_dir = \"" + t + "/pod-logs\"\nversion_file = \"" + t +
+                "/version\"\nclean_shutdown_file = \"" + t + "/clean.shutdown\"\n"
+                "[crio.runtime]\ncontainer_exits_dir = \"" + t + "/exits\"\n"
+                "container_attach_socket_dir = \"" + t + "/attach\"\n"
+                "namespaces_dir = \"" + t + "/ns\"\ncgroup_manager = \"cgroupfs\"\n"
+                "[crio.runtime.runtimes.crun]\nruntime_root = \"" + t + "/crun-root\"\n"
+                "[crio.runtime.runtimes.runc]\nruntime_root = \"" + t + "/runc-root\"\n");
   std::filesystem::create_directories(dir_->Sub("cni/net.d"));
   std::vector<std::string> args = {BuiltBinary("crio"),
                                    "--config", dir_->Sub("crio.conf"),
@@ -164,6 +175,20 @@ Status Daemon::WaitReady(std::chrono::milliseconds timeout) {
 
 Daemon::~Daemon() {
   if (pid_ > 0 && !exited_) {
+    // Safety net for failed tests: remove every pod (and so its containers, mounts, namespaces
+    // and cgroups) before stopping the daemon.
+    v1::ListPodSandboxRequest list_req;
+    v1::ListPodSandboxResponse list_resp;
+    auto list_ctx = Context(std::chrono::seconds(10));
+    if (runtime_->ListPodSandbox(list_ctx.get(), list_req, &list_resp).ok()) {
+      for (const auto& pod : list_resp.items()) {
+        v1::RemovePodSandboxRequest rm;
+        rm.set_pod_sandbox_id(pod.id());
+        v1::RemovePodSandboxResponse rm_resp;
+        auto rm_ctx = Context(std::chrono::seconds(60));
+        (void)runtime_->RemovePodSandbox(rm_ctx.get(), rm, &rm_resp);
+      }
+    }
     ::kill(pid_, SIGTERM);
     if (!WaitExit(std::chrono::seconds(15)).ok()) {
       ::kill(pid_, SIGKILL);

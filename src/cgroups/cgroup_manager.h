@@ -1,0 +1,238 @@
+#pragma once
+// Pod and conmon cgroups, CRI-O's `cgroup_manager` (internal/config/cgmgr).
+//
+// Naming (cgroupfs, as in CRI-O): the kubelet passes the pod's cgroup_parent (e.g.
+// "/kubepods/besteffort/pod<uid>"); the pod cgroup is that parent itself. Inside it, a container
+// goes to "<parent>/crio-<container id>" (the OCI spec's linux.cgroupsPath; runc creates it), the
+// spoofed/infra sandbox container to "<parent>/crio-<pod id>", and conmon to
+// "<parent>/crio-conmon-<container id>". An empty parent means "/crio-cpp".
+//
+// Hierarchies: on cgroup v1 (including the hybrid layout of this host: /sys/fs/cgroup is a tmpfs
+// holding one mount per controller plus an empty cgroup2 at /sys/fs/cgroup/unified) every
+// controller we manage (cpu, cpuacct, cpuset, memory, pids) has its own tree and a cgroup is one
+// directory per hierarchy. On v2 (/sys/fs/cgroup is cgroup2) it is one directory, and the
+// controllers must be enabled in every ancestor's cgroup.subtree_control.
+//
+// All file I/O goes through CgroupFs so tests run against an in-memory fake.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/status.h"
+
+namespace crio::cgroups {
+
+inline constexpr char kCgroupRoot[] = "/sys/fs/cgroup";
+inline constexpr char kDefaultCgroupParent[] = "/crio-cpp";
+inline constexpr char kCgroupfsManagerName[] = "cgroupfs";
+inline constexpr char kSystemdManagerName[] = "systemd";
+
+// The seam for every cgroup file operation. `rel` is relative to the cgroup root (no leading
+// '/'), e.g. "memory/kubepods/pod1/memory.limit_in_bytes" (v1) or "kubepods/pod1/memory.max"
+// (v2). Error codes follow errno (ErrnoError): NotFound for a missing file or directory,
+// AlreadyExists from MakeDir when the directory exists, FailedPrecondition from RemoveDir while
+// the cgroup still has processes or children (EBUSY), InvalidArgument for a value the kernel
+// rejects. Implementations must be thread-safe.
+class CgroupFs {
+ public:
+  virtual ~CgroupFs() = default;
+  virtual StatusOr<std::string> Read(const std::string& rel) = 0;
+  // Writes to an existing file (cgroupfs files cannot be created).
+  virtual Status Write(const std::string& rel, std::string_view value) = 0;
+  virtual Status MakeDir(const std::string& rel) = 0;
+  virtual Status RemoveDir(const std::string& rel) = 0;
+  virtual bool Exists(const std::string& rel) = 0;
+};
+using CgroupFsPtr = std::unique_ptr<CgroupFs>;
+
+// The real filesystem under `root` (normally /sys/fs/cgroup).
+CgroupFsPtr MakeHostCgroupFs(std::string root = kCgroupRoot);
+
+enum class CgroupVersion { kV1, kV2 };
+
+struct CgroupLayout {
+  CgroupVersion version = CgroupVersion::kV1;
+  // v1: controller -> hierarchy directory under the root ("cpu" -> "cpu,cpuacct" when they are
+  // co-mounted). Named hierarchies (name=systemd) are not controllers and are not listed.
+  std::map<std::string, std::string> v1_controllers;
+  // v1: every hierarchy directory under the root, including named ones and, in the hybrid
+  // layout, "unified"; RemoveCgroup tries each so no directory that runc made is left behind.
+  std::vector<std::string> v1_hierarchies;
+};
+
+// Parses /proc/self/mountinfo text for the cgroup mounts directly under `root`. Pure.
+CgroupLayout ParseCgroupLayout(std::string_view mountinfo, std::string_view root,
+                               CgroupVersion version);
+
+// statfs(`root`): CGROUP2_SUPER_MAGIC -> v2, TMPFS_MAGIC -> v1 (legacy or hybrid), then reads
+// /proc/self/mountinfo. FailedPrecondition for anything else (no cgroups mounted).
+StatusOr<CgroupLayout> DetectCgroupLayout(const std::string& root = kCgroupRoot);
+
+// --- Naming (pure) -----------------------------------------------------------------------------
+
+// "/" + parent without trailing or duplicate '/', or kDefaultCgroupParent when empty.
+// InvalidArgument for a systemd slice ("*.slice": the kubelet uses the systemd driver but we
+// were configured with cgroupfs), "." or ".." components, or characters that are not allowed.
+StatusOr<std::string> NormalizeCgroupParent(std::string_view parent);
+// "<normalized parent>/crio-<id>": containers and the sandbox (infra) container.
+StatusOr<std::string> ContainerCgroupPath(std::string_view parent, std::string_view id);
+// "<normalized parent>/crio-conmon-<id>".
+StatusOr<std::string> ConmonCgroupPath(std::string_view parent, std::string_view id);
+
+// --- Resources ---------------------------------------------------------------------------------
+
+// CRI LinuxContainerResources subset for UpdatePodSandboxResources. The caller maps CRI's
+// "0 = unset" convention to nullopt.
+struct PodResources {
+  std::optional<uint64_t> cpu_shares;   // v1 cpu.shares; v2 cpu.weight via CpuSharesToWeight
+  std::optional<int64_t> cpu_quota_us;  // <= 0 or -1 = unlimited
+  std::optional<uint64_t> cpu_period_us;
+  std::optional<int64_t> memory_limit_bytes;  // <= 0 = unlimited
+  std::optional<std::string> cpuset_cpus;
+  std::optional<std::string> cpuset_mems;
+};
+
+// Kubernetes' cpu.shares -> cpu.weight conversion, shares clamped to [2, 262144]:
+// weight = 1 + ((shares - 2) * 9999) / 262142, so 2 -> 1, 1024 -> 39, 262144 -> 10000.
+uint64_t CpuSharesToWeight(uint64_t shares);
+
+struct CgroupStats {
+  std::optional<uint64_t> memory_usage_bytes;        // v1 memory.usage_in_bytes, v2 memory.current
+  std::optional<uint64_t> memory_working_set_bytes;  // usage minus inactive file pages
+  std::optional<uint64_t> cpu_usage_ns;              // v1 cpuacct.usage, v2 cpu.stat usage_usec
+  std::optional<uint64_t> pids_current;              // pids.current
+};
+
+// --- Managers ----------------------------------------------------------------------------------
+
+// Thread-safe. Paths are absolute cgroup paths ("/kubepods/pod1/crio-abc").
+class CgroupManager {
+ public:
+  virtual ~CgroupManager() = default;
+
+  virtual std::string_view Name() const = 0;
+
+  // Makes sure the pod cgroup (the normalized `cgroup_parent`, with any missing ancestors) and
+  // the sandbox cgroup "<parent>/crio-<pod_id>" exist in every managed hierarchy, initialising
+  // cpuset.cpus/mems of new v1 cpuset directories from their parent (a v1 cpuset cgroup with
+  // empty sets rejects tasks). Idempotent. Returns the sandbox cgroup path, which is also the
+  // infra container's linux.cgroupsPath. Errors: InvalidArgument from NormalizeCgroupParent or a
+  // bad pod id; CgroupFs errors annotated with the directory.
+  virtual StatusOr<std::string> CreatePodCgroup(std::string_view cgroup_parent,
+                                                std::string_view pod_id) = 0;
+
+  // Writes the set fields of `resources` to cgroup `path` (v1: cpu.shares, cpu.cfs_period_us,
+  // cpu.cfs_quota_us, memory.limit_in_bytes, cpuset.*; v2: cpu.weight, cpu.max, memory.max,
+  // cpuset.*). NotFound if the cgroup is missing; InvalidArgument if the kernel rejects a value.
+  virtual Status ApplyPodResources(const std::string& path, const PodResources& resources) = 0;
+
+  // Removes cgroup `path` (one rmdir per hierarchy; not recursive). While the kernel answers
+  // EBUSY because processes are still exiting, retries until `busy_timeout` has passed, then
+  // returns FailedPrecondition. Idempotent: already-removed directories are fine.
+  virtual Status RemoveCgroup(const std::string& path) = 0;
+
+  // Creates cgroup `path` like CreatePodCgroup does its directories and moves process `pid`
+  // into it (cgroup.procs in every managed hierarchy), e.g. conmon into
+  // ConmonCgroupPath(parent, id). NotFound if the process is gone.
+  virtual Status MoveProcess(pid_t pid, const std::string& path) = 0;
+
+  // Reads usage counters of `path`; a counter whose file is missing stays nullopt. NotFound if
+  // the cgroup itself is missing.
+  virtual StatusOr<CgroupStats> ReadStats(const std::string& path) = 0;
+};
+using CgroupManagerPtr = std::unique_ptr<CgroupManager>;
+
+class CgroupfsManager : public CgroupManager {
+ public:
+  // Controllers a pod cgroup is created in on v1 (those present in the layout).
+  static const std::vector<std::string>& ManagedV1Controllers();
+
+  // Detects the layout of the real /sys/fs/cgroup.
+  static StatusOr<std::unique_ptr<CgroupfsManager>> Create();
+
+  CgroupfsManager(CgroupFsPtr fs, CgroupLayout layout,
+                  std::chrono::milliseconds busy_timeout = std::chrono::seconds(2));
+
+  const CgroupLayout& layout() const { return layout_; }
+
+  // CgroupManager
+  std::string_view Name() const override { return kCgroupfsManagerName; }
+  StatusOr<std::string> CreatePodCgroup(std::string_view cgroup_parent,
+                                        std::string_view pod_id) override;
+  Status ApplyPodResources(const std::string& path, const PodResources& resources) override;
+  Status RemoveCgroup(const std::string& path) override;
+  Status MoveProcess(pid_t pid, const std::string& path) override;
+  StatusOr<CgroupStats> ReadStats(const std::string& path) override;
+
+ private:
+  // Hierarchy directories (relative to the root) a new cgroup is created in; {""} on v2.
+  std::vector<std::string> CreationHierarchies() const;
+  // Relative file path of `file` of cgroup `path` in the hierarchy of `controller`.
+  std::string FilePath(std::string_view controller, const std::string& path,
+                       std::string_view file) const;
+  // mkdir -p of `path` in `hierarchy`, with cpuset init (v1) or subtree_control (v2).
+  Status EnsureCgroup(const std::string& hierarchy, const std::string& path);
+  Status InitV1Cpuset(const std::string& rel_dir, const std::string& rel_parent);
+  Status EnableV2Controllers(const std::string& rel_parent);
+  Status ApplyV1(const std::string& path, const PodResources& r);
+  Status ApplyV2(const std::string& path, const PodResources& r);
+  Status RemoveDirWaiting(const std::string& rel, std::chrono::steady_clock::time_point deadline);
+
+  CgroupFsPtr fs_;
+  CgroupLayout layout_;
+  std::chrono::milliseconds busy_timeout_;
+};
+
+// Placeholder for the systemd driver (transient scopes over D-Bus), not implemented. Every
+// operation returns FailedPrecondition naming PID 1 when systemd is not running, Unimplemented
+// otherwise.
+class SystemdManager : public CgroupManager {
+ public:
+  explicit SystemdManager(std::string pid1_name) : pid1_name_(std::move(pid1_name)) {}
+
+  std::string_view Name() const override { return kSystemdManagerName; }
+  StatusOr<std::string> CreatePodCgroup(std::string_view cgroup_parent,
+                                        std::string_view pod_id) override;
+  Status ApplyPodResources(const std::string& path, const PodResources& resources) override;
+  Status RemoveCgroup(const std::string& path) override;
+  Status MoveProcess(pid_t pid, const std::string& path) override;
+  StatusOr<CgroupStats> ReadStats(const std::string& path) override;
+
+ private:
+  Status NotAvailable() const;
+  std::string pid1_name_;
+};
+
+// Name of PID 1 from <proc_root>/1/comm, e.g. "systemd". NotFound/PermissionDenied from open.
+StatusOr<std::string> InitProcessName(const std::string& proc_root = "/proc");
+
+enum class CgroupManagerKind { kCgroupfs, kSystemd };
+struct CgroupManagerChoice {
+  CgroupManagerKind kind = CgroupManagerKind::kCgroupfs;
+  std::string warning;  // non-empty when the configured manager was replaced
+};
+
+// Decides which manager to use for the configured `cgroup_manager` ("cgroupfs", "systemd"):
+// "systemd" while PID 1 (`pid1_name`) is not systemd falls back to cgroupfs with a warning for
+// the daemon to log. InvalidArgument for any other name. Pure.
+StatusOr<CgroupManagerChoice> ChooseCgroupManager(std::string_view configured,
+                                                  std::string_view pid1_name);
+
+struct ResolvedCgroupManager {
+  CgroupManagerPtr manager;
+  std::string warning;
+};
+
+// ChooseCgroupManager with the real PID 1 name, then builds the manager (cgroupfs detects the
+// host layout). Errors: InvalidArgument for an unknown name; DetectCgroupLayout errors.
+StatusOr<ResolvedCgroupManager> ResolveCgroupManager(std::string_view configured);
+
+}  // namespace crio::cgroups

@@ -1,0 +1,665 @@
+#include "lifecycle/manager.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "container/spec_builder.h"
+#include "sandbox/namespaces.h"
+#include "sandbox/pod_files.h"
+#include "util/log.h"
+#include "util/rollback.h"
+
+namespace crio::lifecycle {
+
+namespace fs = std::filesystem;
+using state::ContainerState;
+using state::PodState;
+
+namespace {
+
+constexpr int kSigKill = 9;
+constexpr int kSigTerm = 15;
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t ToNs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return "";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status MakeDirs(const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return Internal(absl::StrCat("create ", path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+Status RemoveAll(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return Internal(absl::StrCat("remove ", path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+Status ValidatePodConfig(const v1::PodSandboxConfig& config) {
+  if (!config.has_metadata()) return InvalidArgument("config.metadata is required");
+  const auto& m = config.metadata();
+  if (m.name().empty()) return InvalidArgument("config.metadata.name is required");
+  if (m.namespace_().empty()) return InvalidArgument("config.metadata.namespace is required");
+  if (m.uid().empty()) return InvalidArgument("config.metadata.uid is required");
+  return absl::OkStatus();
+}
+
+// Signal number from a CRI/OCI name ("SIGINT", "INT", "2").
+int SignalNumber(const std::string& name) {
+  static const std::map<std::string, int> kSignals = {
+      {"HUP", 1},   {"INT", 2},    {"QUIT", 3},  {"ILL", 4},   {"TRAP", 5},  {"ABRT", 6},
+      {"BUS", 7},   {"FPE", 8},    {"KILL", 9},  {"USR1", 10}, {"SEGV", 11}, {"USR2", 12},
+      {"PIPE", 13}, {"ALRM", 14},  {"TERM", 15}, {"STKFLT", 16}, {"CHLD", 17}, {"CONT", 18},
+      {"STOP", 19}, {"TSTP", 20},  {"TTIN", 21}, {"TTOU", 22}, {"URG", 23},  {"XCPU", 24},
+      {"XFSZ", 25}, {"VTALRM", 26}, {"PROF", 27}, {"WINCH", 28}, {"IO", 29},  {"PWR", 30},
+      {"SYS", 31}};
+  if (name.empty()) return 0;
+  if (std::all_of(name.begin(), name.end(), ::isdigit)) return std::stoi(name);
+  std::string n = name.rfind("SIG", 0) == 0 ? name.substr(3) : name;
+  auto it = kSignals.find(n);
+  return it == kSignals.end() ? 0 : it->second;
+}
+
+bool IsCgroupV2() {
+  struct statfs fs_info {};
+  return ::statfs("/sys/fs/cgroup", &fs_info) == 0 && fs_info.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+std::string ExitReason(const ContainerState& ctr, bool oom) {
+  if (oom) return "OOMKilled";
+  return ctr.exit_code() == 0 ? "Completed" : "Error";
+}
+
+}  // namespace
+
+std::string NewId() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char kHex[] = "0123456789abcdef";
+  std::string id(64, '0');
+  for (auto& c : id) c = kHex[rng() % 16];
+  return id;
+}
+
+std::string PodName(const v1::PodSandboxMetadata& m) {
+  return absl::StrCat("k8s_POD_", m.name(), "_", m.namespace_(), "_", m.uid(), "_", m.attempt());
+}
+
+std::string ContainerName(const v1::ContainerMetadata& c, const v1::PodSandboxMetadata& p) {
+  return absl::StrCat("k8s_", c.name(), "_", p.name(), "_", p.namespace_(), "_", p.uid(), "_",
+                      c.attempt());
+}
+
+bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& labels,
+                 const std::map<std::string, std::string>& selector) {
+  for (const auto& [k, v] : selector) {
+    auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+Manager::Manager(ManagerDeps deps, std::unique_ptr<state::StateStore> state)
+    : deps_(std::move(deps)), state_(std::move(state)) {}
+
+StatusOr<std::unique_ptr<Manager>> Manager::Create(ManagerDeps deps) {
+  RETURN_IF_ERROR(MakeDirs(deps.run_dir + "/pods"));
+  RETURN_IF_ERROR(MakeDirs(deps.run_dir + "/containers"));
+  RETURN_IF_ERROR(MakeDirs(deps.config.runtime.container_exits_dir));
+  ASSIGN_OR_RETURN(auto state, state::StateStore::Open(deps.state_dir));
+  return std::unique_ptr<Manager>(new Manager(std::move(deps), std::move(state)));
+}
+
+StatusOr<oci::Runtime*> Manager::RuntimeFor(const std::string& handler) {
+  auto runtime = deps_.handlers->Get(handler);
+  if (runtime.status().code() == absl::StatusCode::kNotFound) {
+    return InvalidArgument(absl::StrCat("runtime handler \"", handler,
+                                        "\" is not configured ([crio.runtime.runtimes.", handler,
+                                        "])"));
+  }
+  return runtime;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pods
+
+StatusOr<std::string> Manager::RunPodSandbox(const v1::PodSandboxConfig& config,
+                                             const std::string& runtime_handler) {
+  RETURN_IF_ERROR(ValidatePodConfig(config));
+  const std::string handler = deps_.handlers->Resolve(runtime_handler);
+  RETURN_IF_ERROR(RuntimeFor(handler).status());
+
+  PodState pod;
+  pod.set_id(NewId());
+  pod.set_name(PodName(config.metadata()));
+  *pod.mutable_config() = config;
+  pod.set_runtime_handler(handler);
+  pod.set_created_at(NowNs());
+  pod.set_state(v1::SANDBOX_NOTREADY);
+  pod.set_pod_dir(PodDir(pod.id()));
+
+  const auto& ns_options = config.linux().security_context().namespace_options();
+  const bool host_network = ns_options.network() == v1::NODE;
+  const bool host_ipc = ns_options.ipc() == v1::NODE;
+  if (ns_options.pid() == v1::POD && deps_.config.runtime.drop_infra_ctr) {
+    // A shared pod PID namespace needs a process to hold it.
+    // TODO(lifecycle): start the shipped pause binary as an infra container here.
+  }
+  if (ns_options.has_userns_options() && ns_options.userns_options().mode() == v1::POD) {
+    return FailedPrecondition("user namespaces (userns_options.mode POD) are not supported yet");
+  }
+
+  RETURN_IF_ERROR(state_->ReserveName(pod.name(), pod.id()));
+  util::Rollback rollback;
+  rollback.Add("release pod name", [this, name = pod.name()] {
+    state_->ReleaseName(name);
+    return absl::OkStatus();
+  });
+
+  auto lock = state_->LockFor(pod.id());
+  std::lock_guard guard(*lock);
+
+  RETURN_IF_ERROR(MakeDirs(pod.pod_dir()));
+  rollback.Add("remove pod dir", [dir = pod.pod_dir()] { return RemoveAll(dir); });
+
+  // Pod files: hostname, resolv.conf, hosts.
+  std::string hostname = config.hostname();
+  if (hostname.empty() || host_network) {
+    char buf[256] = {};
+    if (host_network || hostname.empty()) {
+      if (::gethostname(buf, sizeof buf - 1) == 0 && host_network) hostname = buf;
+      if (hostname.empty()) hostname = config.metadata().name();
+    }
+  }
+  RETURN_IF_ERROR(sandbox::WriteHostnameFile(pod.pod_dir(), hostname));
+  sandbox::DnsConfig dns;
+  for (const auto& s : config.dns_config().servers()) dns.servers.push_back(s);
+  for (const auto& s : config.dns_config().searches()) dns.searches.push_back(s);
+  for (const auto& s : config.dns_config().options()) dns.options.push_back(s);
+  RETURN_IF_ERROR(sandbox::WriteResolvConf(pod.pod_dir(), dns));
+  RETURN_IF_ERROR(sandbox::WriteHostsFile(pod.pod_dir(), hostname));
+
+  if (!host_ipc) {
+    ASSIGN_OR_RETURN(std::string shm, sandbox::MountShm(pod.pod_dir()));
+    pod.set_shm_path(shm);
+    rollback.Add("unmount shm", [shm] { return sandbox::UnmountShm(shm); });
+  }
+
+  // Namespaces, pinned as files so they outlive any process (no infra container needed).
+  sandbox::PinRequest pin;
+  pin.namespaces_dir = deps_.config.runtime.namespaces_dir;
+  pin.pod_id = pod.id();
+  pin.net = !host_network;
+  pin.ipc = !host_ipc;
+  pin.uts = !host_network;
+  for (const auto& [k, v] : config.linux().sysctls()) pin.sysctls.emplace_back(k, v);
+  for (const auto& kv : deps_.config.runtime.default_sysctls) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) pin.sysctls.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  if (pin.net || pin.ipc || pin.uts) {
+    ASSIGN_OR_RETURN(sandbox::PinnedNamespaces pinned, sandbox::PinNamespaces(pin));
+    pod.set_netns_path(pinned.net_path);
+    pod.set_ipcns_path(pinned.ipc_path);
+    pod.set_utsns_path(pinned.uts_path);
+    rollback.Add("unpin namespaces", [pinned] { return sandbox::UnpinNamespaces(pinned); });
+  }
+
+  // Pod cgroup.
+  ASSIGN_OR_RETURN(std::string cgroup,
+                   deps_.cgroups->CreatePodCgroup(config.linux().cgroup_parent(), pod.id()));
+  pod.set_cgroup_path(cgroup);
+  rollback.Add("remove pod cgroup", [this, cgroup] { return deps_.cgroups->RemoveCgroup(cgroup); });
+
+  // Network (CNI) once the namespaces exist; host-network pods skip it.
+  if (!host_network) {
+    ASSIGN_OR_RETURN(std::vector<std::string> ips, deps_.network->SetUpPod(pod));
+    for (const auto& ip : ips) pod.add_ips(ip);
+    rollback.Add("tear down network", [this, pod] { return deps_.network->TearDownPod(pod); });
+    if (!ips.empty()) RETURN_IF_ERROR(sandbox::WriteHostsFile(pod.pod_dir(), hostname, ips));
+  }
+
+  pod.set_state(v1::SANDBOX_READY);
+  RETURN_IF_ERROR(state_->PutPod(pod));
+  rollback.Dismiss();
+  CRIO_LOG_INFO("pod={} name={} handler={} ready", pod.id(), pod.name(), handler);
+  return pod.id();
+}
+
+Status Manager::StopPodLocked(PodState& pod) {
+  for (auto ctr : state_->ContainersOfPod(pod.id())) {
+    auto lock = state_->LockFor(ctr.id());
+    std::lock_guard guard(*lock);
+    auto fresh = state_->GetContainer(ctr.id());
+    if (!fresh) continue;
+    ContainerState c = *fresh;
+    RETURN_IF_ERROR(Annotate(StopContainerLocked(c, 0), absl::StrCat("stop container ", c.id())));
+  }
+  if (!pod.netns_path().empty() || pod.ips_size() > 0) {
+    RETURN_IF_ERROR(deps_.network->TearDownPod(pod));
+  }
+  sandbox::PinnedNamespaces pins{pod.netns_path(), pod.ipcns_path(), pod.utsns_path(), ""};
+  RETURN_IF_ERROR(sandbox::UnpinNamespaces(pins));
+  if (!pod.shm_path().empty()) RETURN_IF_ERROR(sandbox::UnmountShm(pod.shm_path()));
+  if (pod.state() != v1::SANDBOX_NOTREADY) {
+    pod.set_state(v1::SANDBOX_NOTREADY);
+    RETURN_IF_ERROR(state_->PutPod(pod));
+    CRIO_LOG_INFO("pod={} stopped", pod.id());
+  }
+  return absl::OkStatus();
+}
+
+Status Manager::StopPodSandbox(const std::string& pod_id) {
+  ASSIGN_OR_RETURN(std::string id, state_->ResolvePodId(pod_id));
+  auto lock = state_->LockFor(id);
+  std::lock_guard guard(*lock);
+  auto pod = state_->GetPod(id);
+  if (!pod) return NotFound(absl::StrCat("pod sandbox ", pod_id, " not found"));
+  return StopPodLocked(*pod);
+}
+
+Status Manager::RemovePodSandbox(const std::string& pod_id) {
+  auto resolved = state_->ResolvePodId(pod_id);
+  // CRI: removing a pod that is already gone is not an error.
+  if (resolved.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+  RETURN_IF_ERROR(resolved.status());
+  const std::string id = *resolved;
+  auto lock = state_->LockFor(id);
+  std::lock_guard guard(*lock);
+  auto pod = state_->GetPod(id);
+  if (!pod) return absl::OkStatus();
+  RETURN_IF_ERROR(StopPodLocked(*pod));
+  for (const auto& ctr : state_->ContainersOfPod(id)) {
+    auto ctr_lock = state_->LockFor(ctr.id());
+    std::lock_guard ctr_guard(*ctr_lock);
+    RETURN_IF_ERROR(RemoveContainerLocked(ctr));
+  }
+  if (!pod->cgroup_path().empty()) {
+    RETURN_IF_ERROR(deps_.cgroups->RemoveCgroup(pod->cgroup_path()));
+  }
+  RETURN_IF_ERROR(RemoveAll(pod->pod_dir()));
+  RETURN_IF_ERROR(state_->DeletePod(id));
+  state_->ReleaseName(pod->name());
+  CRIO_LOG_INFO("pod={} removed", id);
+  return absl::OkStatus();
+}
+
+StatusOr<PodState> Manager::PodStatus(const std::string& pod_id) {
+  ASSIGN_OR_RETURN(std::string id, state_->ResolvePodId(pod_id));
+  auto pod = state_->GetPod(id);
+  if (!pod) return NotFound(absl::StrCat("pod sandbox ", pod_id, " not found"));
+  return *pod;
+}
+
+std::vector<PodState> Manager::ListPods(const PodFilter& filter) {
+  std::vector<PodState> out;
+  for (auto& pod : state_->ListPods()) {
+    if (!filter.id.empty() && pod.id().rfind(filter.id, 0) != 0) continue;
+    if (filter.state && pod.state() != *filter.state) continue;
+    if (!LabelsMatch(pod.config().labels(), filter.labels)) continue;
+    out.push_back(std::move(pod));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Containers
+
+StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
+                                               const v1::ContainerConfig& config,
+                                               const v1::PodSandboxConfig& sandbox_config) {
+  if (!config.has_metadata() || config.metadata().name().empty()) {
+    return InvalidArgument("config.metadata.name is required");
+  }
+  if (config.image().image().empty()) return InvalidArgument("config.image.image is required");
+  ASSIGN_OR_RETURN(std::string resolved_pod, state_->ResolvePodId(pod_id));
+  auto pod_opt = state_->GetPod(resolved_pod);
+  if (!pod_opt) return NotFound(absl::StrCat("pod sandbox ", pod_id, " not found"));
+  const PodState pod = *pod_opt;
+  if (pod.state() != v1::SANDBOX_READY) {
+    return FailedPrecondition(absl::StrCat("pod sandbox ", pod.id(), " is not ready"));
+  }
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(pod.runtime_handler()));
+  auto image = deps_.images->Inspect(config.image().image());
+  if (image.status().code() == absl::StatusCode::kNotFound) {
+    return NotFound(absl::StrCat("image \"", config.image().image(), "\" not known; pull it first"));
+  }
+  RETURN_IF_ERROR(image.status());
+
+  ContainerState ctr;
+  ctr.set_id(NewId());
+  ctr.set_pod_id(pod.id());
+  *ctr.mutable_config() = config;
+  ctr.set_name(ContainerName(config.metadata(), pod.config().metadata()));
+  ctr.set_state(v1::CONTAINER_CREATED);
+  ctr.set_created_at(NowNs());
+  ctr.set_image_id(image->id);
+  ctr.set_image_name(config.image().image());
+  ctr.set_image_ref(image->repo_digests.empty() ? image->id : image->repo_digests.front());
+  ctr.set_runtime_handler(pod.runtime_handler());
+  ctr.set_bundle(BundleDir(ctr.id()));
+  ctr.set_persist_dir(PersistDir(ctr.id()));
+  if (!config.log_path().empty()) {
+    const std::string& dir = pod.config().log_directory();
+    ctr.set_log_path(dir.empty() ? config.log_path() : dir + "/" + config.log_path());
+  }
+  int stop_signal = SignalNumber(image->config.config.stop_signal);
+  ctr.set_stop_signal(stop_signal > 0 ? stop_signal : kSigTerm);
+
+  RETURN_IF_ERROR(state_->ReserveName(ctr.name(), ctr.id()));
+  util::Rollback rollback;
+  rollback.Add("release container name", [this, name = ctr.name()] {
+    state_->ReleaseName(name);
+    return absl::OkStatus();
+  });
+  auto lock = state_->LockFor(ctr.id());
+  std::lock_guard guard(*lock);
+
+  // Writable layer and rootfs.
+  ASSIGN_OR_RETURN(storage::ContainerLayer layer,
+                   deps_.store->CreateContainerLayer(ctr.id(), image->id, "crio-cpp"));
+  rollback.Add("remove container layer",
+               [this, id = ctr.id()] { return deps_.store->RemoveContainerLayer(id); });
+  ASSIGN_OR_RETURN(std::string rootfs, deps_.store->Mount(ctr.id(), ""));
+  ctr.set_rootfs(rootfs);
+
+  RETURN_IF_ERROR(MakeDirs(ctr.bundle()));
+  rollback.Add("remove bundle", [dir = ctr.bundle()] { return RemoveAll(dir); });
+  RETURN_IF_ERROR(MakeDirs(ctr.persist_dir()));
+  rollback.Add("remove persist dir", [dir = ctr.persist_dir()] { return RemoveAll(dir); });
+  if (!ctr.log_path().empty()) {
+    RETURN_IF_ERROR(MakeDirs(fs::path(ctr.log_path()).parent_path().string()));
+  }
+
+  auto parent = cgroups::NormalizeCgroupParent(pod.config().linux().cgroup_parent());
+  RETURN_IF_ERROR(parent.status());
+  ASSIGN_OR_RETURN(std::string cgroup_path, cgroups::ContainerCgroupPath(*parent, ctr.id()));
+  ctr.set_cgroup_path(cgroup_path);
+
+  container::SpecInputs in;
+  in.container_id = ctr.id();
+  in.config = &ctr.config();
+  in.sandbox = &sandbox_config;
+  if (!sandbox_config.has_metadata()) in.sandbox = &pod.config();
+  in.image = &image->config;
+  in.rootfs = rootfs;
+  in.pod.pod_id = pod.id();
+  in.pod.hostname = ReadFileOrEmpty(pod.pod_dir() + "/hostname");
+  if (!in.pod.hostname.empty() && in.pod.hostname.back() == '\n') in.pod.hostname.pop_back();
+  in.pod.netns_path = pod.netns_path();
+  in.pod.ipcns_path = pod.ipcns_path();
+  in.pod.utsns_path = pod.utsns_path();
+  in.pod.hostname_file = pod.pod_dir() + "/hostname";
+  in.pod.resolv_conf_file = pod.pod_dir() + "/resolv.conf";
+  in.pod.hosts_file = pod.pod_dir() + "/hosts";
+  in.pod.shm_path = pod.shm_path();
+  in.pod.cgroup_parent = *parent;
+  const auto& ns = pod.config().linux().security_context().namespace_options();
+  in.pod.host_network = ns.network() == v1::NODE;
+  in.pod.host_pid = ns.pid() == v1::NODE;
+  in.pod.host_ipc = ns.ipc() == v1::NODE;
+  in.runtime = &deps_.config.runtime;
+  in.cgroups_path = cgroup_path;
+  in.etc_passwd = ReadFileOrEmpty(rootfs + "/etc/passwd");
+  in.etc_group = ReadFileOrEmpty(rootfs + "/etc/group");
+  in.cgroup_v2 = IsCgroupV2();
+  in.image_volumes = deps_.config.image.image_volumes;
+  ASSIGN_OR_RETURN(nlohmann::json spec, container::BuildSpec(in));
+  RETURN_IF_ERROR(container::PrepareRootfs(
+      rootfs, spec["process"].value("cwd", "/"), image->config.config.volumes,
+      deps_.config.image.image_volumes, spec["process"]["user"].value("uid", 0u),
+      spec["process"]["user"].value("gid", 0u)));
+  RETURN_IF_ERROR(state::WriteFileAtomic(ctr.bundle() + "/config.json", spec.dump()));
+
+  oci::CreateRequest req;
+  req.id = ctr.id();
+  req.name = ctr.name();
+  req.bundle = ctr.bundle();
+  req.persist_dir = ctr.persist_dir();
+  req.log_path = ctr.log_path().empty() ? ctr.bundle() + "/ctr.log" : ctr.log_path();
+  req.tty = config.tty();
+  req.open_stdin = config.stdin();
+  req.stdin_once = config.stdin_once();
+  req.no_pivot = deps_.config.runtime.no_pivot;
+  auto handler_cfg = deps_.config.runtime.runtimes.find(pod.runtime_handler());
+  int64_t create_timeout = handler_cfg != deps_.config.runtime.runtimes.end()
+                               ? handler_cfg->second.container_create_timeout
+                               : 240;
+  req.timeout = std::chrono::seconds(create_timeout);
+  ASSIGN_OR_RETURN(int pid, runtime->CreateContainer(req));
+  ctr.set_pid(pid);
+  rollback.Add("delete runtime container",
+               [runtime, id = ctr.id()] { return runtime->DeleteContainer(id, true); });
+
+  RETURN_IF_ERROR(state_->PutContainer(ctr));
+  rollback.Dismiss();
+  CRIO_LOG_INFO("container={} pod={} name={} image={} created", ctr.id(), pod.id(), ctr.name(),
+                ctr.image_name());
+  return ctr.id();
+}
+
+Status Manager::StartContainer(const std::string& id_or_prefix) {
+  ASSIGN_OR_RETURN(std::string id, state_->ResolveContainerId(id_or_prefix));
+  auto lock = state_->LockFor(id);
+  std::lock_guard guard(*lock);
+  auto ctr = state_->GetContainer(id);
+  if (!ctr) return NotFound(absl::StrCat("container ", id_or_prefix, " not found"));
+  if (ctr->state() != v1::CONTAINER_CREATED) {
+    return FailedPrecondition(absl::StrCat("container ", id, " is ",
+                                           v1::ContainerState_Name(ctr->state()),
+                                           ", not CONTAINER_CREATED"));
+  }
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr->runtime_handler()));
+  RETURN_IF_ERROR(runtime->StartContainer(id));
+  ctr->set_state(v1::CONTAINER_RUNNING);
+  ctr->set_started_at(NowNs());
+  RETURN_IF_ERROR(state_->PutContainer(*ctr));
+  CRIO_LOG_INFO("container={} pod={} started", id, ctr->pod_id());
+  return absl::OkStatus();
+}
+
+ContainerState Manager::Refresh(ContainerState ctr) {
+  if (ctr.state() != v1::CONTAINER_RUNNING && ctr.state() != v1::CONTAINER_CREATED) return ctr;
+  auto runtime = RuntimeFor(ctr.runtime_handler());
+  if (!runtime.ok()) return ctr;
+  auto exit = (*runtime)->ReadExit(ctr.id());
+  if (!exit.ok() || !exit->has_value()) return ctr;
+  if (ctr.state() == v1::CONTAINER_CREATED) {
+    // conmon writes an exit file when a created container is killed before it started.
+  }
+  ctr.set_state(v1::CONTAINER_EXITED);
+  ctr.set_exit_code((*exit)->exit_code);
+  ctr.set_finished_at(ToNs((*exit)->finished));
+  auto oom = (*runtime)->WasOomKilled(ctr.id());
+  ctr.set_reason(ExitReason(ctr, oom.ok() && *oom));
+  ctr.set_pid(0);
+  Status st = state_->PutContainer(ctr);
+  if (!st.ok()) CRIO_LOG_WARN("container={}: persist exit: {}", ctr.id(), st.message());
+  CRIO_LOG_INFO("container={} pod={} exited code={} reason={}", ctr.id(), ctr.pod_id(),
+                ctr.exit_code(), ctr.reason());
+  return ctr;
+}
+
+Status Manager::StopContainerLocked(ContainerState& ctr, int64_t timeout_seconds) {
+  ctr = Refresh(ctr);
+  if (ctr.state() == v1::CONTAINER_EXITED) return absl::OkStatus();
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
+  auto wait_exit = [&](std::chrono::milliseconds budget) {
+    auto deadline = std::chrono::steady_clock::now() + budget;
+    do {
+      ctr = Refresh(ctr);
+      if (ctr.state() == v1::CONTAINER_EXITED) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return false;
+  };
+  if (timeout_seconds > 0) {
+    Status st = runtime->KillContainer(ctr.id(), ctr.stop_signal() ? ctr.stop_signal() : kSigTerm,
+                                       false);
+    if (st.ok() && wait_exit(std::chrono::seconds(timeout_seconds))) return absl::OkStatus();
+  }
+  Status killed = runtime->KillContainer(ctr.id(), kSigKill, true);
+  if (!killed.ok() && killed.code() != absl::StatusCode::kFailedPrecondition &&
+      killed.code() != absl::StatusCode::kNotFound) {
+    return killed;
+  }
+  if (!wait_exit(std::chrono::seconds(10))) {
+    return DeadlineExceeded(absl::StrCat("container ", ctr.id(), " did not exit after SIGKILL"));
+  }
+  CRIO_LOG_INFO("container={} pod={} stopped", ctr.id(), ctr.pod_id());
+  return absl::OkStatus();
+}
+
+Status Manager::StopContainer(const std::string& id_or_prefix, int64_t timeout_seconds) {
+  ASSIGN_OR_RETURN(std::string id, state_->ResolveContainerId(id_or_prefix));
+  auto lock = state_->LockFor(id);
+  std::lock_guard guard(*lock);
+  auto ctr = state_->GetContainer(id);
+  if (!ctr) return NotFound(absl::StrCat("container ", id_or_prefix, " not found"));
+  return StopContainerLocked(*ctr, timeout_seconds);
+}
+
+Status Manager::RemoveContainerLocked(const ContainerState& ctr_in) {
+  ContainerState ctr = ctr_in;
+  RETURN_IF_ERROR(StopContainerLocked(ctr, 0));
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
+  RETURN_IF_ERROR(runtime->DeleteContainer(ctr.id(), true));
+  RETURN_IF_ERROR(deps_.store->RemoveContainerLayer(ctr.id()));
+  RETURN_IF_ERROR(RemoveAll(ctr.bundle()));
+  RETURN_IF_ERROR(RemoveAll(ctr.persist_dir()));
+  RETURN_IF_ERROR(state_->DeleteContainer(ctr.id()));
+  state_->ReleaseName(ctr.name());
+  CRIO_LOG_INFO("container={} pod={} removed", ctr.id(), ctr.pod_id());
+  return absl::OkStatus();
+}
+
+Status Manager::RemoveContainer(const std::string& id_or_prefix) {
+  auto resolved = state_->ResolveContainerId(id_or_prefix);
+  // CRI: removing a container that is already gone is not an error.
+  if (resolved.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+  RETURN_IF_ERROR(resolved.status());
+  auto lock = state_->LockFor(*resolved);
+  std::lock_guard guard(*lock);
+  auto ctr = state_->GetContainer(*resolved);
+  if (!ctr) return absl::OkStatus();
+  return RemoveContainerLocked(*ctr);
+}
+
+StatusOr<ContainerState> Manager::ContainerStatus(const std::string& id_or_prefix) {
+  ASSIGN_OR_RETURN(std::string id, state_->ResolveContainerId(id_or_prefix));
+  auto lock = state_->LockFor(id);
+  std::lock_guard guard(*lock);
+  auto ctr = state_->GetContainer(id);
+  if (!ctr) return NotFound(absl::StrCat("container ", id_or_prefix, " not found"));
+  return Refresh(*ctr);
+}
+
+std::vector<ContainerState> Manager::ListContainers(const ContainerFilter& filter) {
+  std::vector<ContainerState> out;
+  for (auto& listed : state_->ListContainers()) {
+    if (!filter.id.empty() && listed.id().rfind(filter.id, 0) != 0) continue;
+    if (!filter.pod_id.empty() && listed.pod_id().rfind(filter.pod_id, 0) != 0) continue;
+    if (!LabelsMatch(listed.config().labels(), filter.labels)) continue;
+    ContainerState ctr = Refresh(std::move(listed));
+    if (filter.state && ctr.state() != *filter.state) continue;
+    out.push_back(std::move(ctr));
+  }
+  return out;
+}
+
+StatusOr<oci::ExecSyncResult> Manager::ExecSync(const std::string& id_or_prefix,
+                                                const std::vector<std::string>& cmd,
+                                                int64_t timeout_seconds) {
+  if (cmd.empty()) return InvalidArgument("cmd: a command is required");
+  ASSIGN_OR_RETURN(ContainerState ctr, ContainerStatus(id_or_prefix));
+  if (ctr.state() != v1::CONTAINER_RUNNING) {
+    return FailedPrecondition(absl::StrCat("container ", ctr.id(), " is not running"));
+  }
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
+  return runtime->ExecSync(ctr.id(), cmd, std::chrono::seconds(std::max<int64_t>(0, timeout_seconds)),
+                           false);
+}
+
+Status Manager::ReopenContainerLog(const std::string& id_or_prefix) {
+  ASSIGN_OR_RETURN(ContainerState ctr, ContainerStatus(id_or_prefix));
+  if (ctr.state() != v1::CONTAINER_RUNNING) {
+    return FailedPrecondition(absl::StrCat("container ", ctr.id(), " is not running"));
+  }
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
+  return runtime->ReopenLog(ctr.id());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restart recovery
+
+Status Manager::Recover() {
+  int running = 0, exited = 0, dropped = 0;
+  std::set<std::string> known;
+  for (auto ctr : state_->ListContainers()) {
+    known.insert(ctr.id());
+    auto runtime = RuntimeFor(ctr.runtime_handler());
+    if (!runtime.ok()) continue;
+    oci::ContainerDirs dirs{ctr.bundle(), ctr.persist_dir(), ctr.log_path()};
+    (void)(*runtime)->Track(ctr.id(), dirs);
+    if (ctr.state() == v1::CONTAINER_EXITED) continue;
+    ctr = Refresh(ctr);
+    if (ctr.state() == v1::CONTAINER_EXITED) {
+      ++exited;
+      continue;
+    }
+    auto st = (*runtime)->State(ctr.id());
+    if (st.ok() && (st->status == "running" || st->status == "created")) {
+      ++running;
+      continue;
+    }
+    // The runtime lost it (e.g. a reboot) and no exit was recorded: report it as exited.
+    ctr.set_state(v1::CONTAINER_EXITED);
+    ctr.set_exit_code(255);
+    ctr.set_reason("Error");
+    ctr.set_message("container was lost while crio was not running");
+    ctr.set_finished_at(NowNs());
+    (void)state_->PutContainer(ctr);
+    ++dropped;
+  }
+  // Writable layers without a container record are leftovers of an interrupted create.
+  for (const auto& layer : deps_.store->ListContainerLayers()) {
+    if (layer.metadata == "crio-cpp" && !known.count(layer.id)) {
+      CRIO_LOG_WARN("container={}: removing leftover of an interrupted create", layer.id);
+      (void)deps_.store->RemoveContainerLayer(layer.id);
+      (void)RemoveAll(BundleDir(layer.id));
+      (void)RemoveAll(PersistDir(layer.id));
+    }
+  }
+  CRIO_LOG_INFO("recovered {} pods, {} containers ({} running, {} exited while down, {} lost)",
+                state_->ListPods().size(), known.size(), running, exited, dropped);
+  return absl::OkStatus();
+}
+
+}  // namespace crio::lifecycle

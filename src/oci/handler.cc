@@ -1,0 +1,87 @@
+#include "oci/handler.h"
+
+#include "util/log.h"
+
+namespace crio::oci {
+namespace {
+
+StatusOr<RuntimePtr> MakeConmonRuntime(const std::string& name,
+                                       const config::RuntimeHandler& handler,
+                                       const config::RuntimeConfig& config) {
+  ASSIGN_OR_RETURN(ConmonOptions options, ConmonOptionsFor(name, handler, config));
+  if (!options.monitor_cgroup.empty()) {
+    // TODO(oci): move conmon into monitor_cgroup through options.place_monitor.
+    CRIO_LOG_DEBUG("handler={}: monitor_cgroup \"{}\" is not applied yet", name,
+                   options.monitor_cgroup);
+  }
+  auto runtime = ConmonRuntime::Create(std::move(options));
+  if (!runtime.ok()) {
+    return Annotate(runtime.status(), absl::StrCat("runtime handler ", name));
+  }
+  return RuntimePtr(*std::move(runtime));
+}
+
+}  // namespace
+
+StatusOr<ConmonOptions> ConmonOptionsFor(const std::string& name,
+                                         const config::RuntimeHandler& handler,
+                                         const config::RuntimeConfig& config) {
+  if (!handler.runtime_type.empty() && handler.runtime_type != "oci") {
+    return InvalidArgument(absl::StrCat("runtime handler ", name, ": runtime_type ",
+                                        handler.runtime_type, " not supported"));
+  }
+  ConmonOptions options;
+  options.handler_name = name;
+  options.runtime_path =
+      handler.runtime_path.empty() ? config::FindInPath(name) : handler.runtime_path;
+  options.runtime_root = handler.runtime_root;
+  options.monitor_path =
+      handler.monitor_path.empty() ? config::FindInPath("conmon") : handler.monitor_path;
+  options.monitor_env = handler.monitor_env;
+  if (options.monitor_env.empty()) {
+    // CRI-O's default monitor_env; conmon passes its environment on to the runtime.
+    options.monitor_env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+  }
+  options.monitor_cgroup = handler.monitor_cgroup;
+  options.exits_dir = config.container_exits_dir;
+  options.attach_socket_dir = config.container_attach_socket_dir;
+  options.log_level = config.log_level;
+  options.systemd_cgroup = config.cgroup_manager == "systemd";
+  options.no_sync_log = handler.no_sync_log;
+  if (handler.container_create_timeout > 0) {
+    options.create_timeout = std::chrono::seconds(handler.container_create_timeout);
+  }
+  return options;
+}
+
+HandlerRegistry::HandlerRegistry(config::RuntimeConfig runtime_config)
+    : HandlerRegistry(std::move(runtime_config), MakeConmonRuntime) {}
+
+HandlerRegistry::HandlerRegistry(config::RuntimeConfig runtime_config, Factory factory)
+    : config_(std::move(runtime_config)), factory_(std::move(factory)) {}
+
+std::string HandlerRegistry::Resolve(std::string_view name) const {
+  return name.empty() ? config_.default_runtime : std::string(name);
+}
+
+StatusOr<Runtime*> HandlerRegistry::Get(std::string_view requested) {
+  const std::string name = Resolve(requested);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = runtimes_.find(name); it != runtimes_.end()) {
+    return it->second.get();
+  }
+  auto handler = config_.runtimes.find(name);
+  if (handler == config_.runtimes.end()) {
+    return NotFound(absl::StrCat("runtime handler ", name, " is not configured"));
+  }
+  if (!handler->second.runtime_type.empty() && handler->second.runtime_type != "oci") {
+    return InvalidArgument(absl::StrCat("runtime handler ", name, ": runtime_type ",
+                                        handler->second.runtime_type, " not supported"));
+  }
+  ASSIGN_OR_RETURN(RuntimePtr runtime, factory_(name, handler->second, config_));
+  Runtime* ptr = runtime.get();
+  runtimes_.emplace(name, std::move(runtime));
+  return ptr;
+}
+
+}  // namespace crio::oci
