@@ -2,6 +2,8 @@
 // The pure parts of crioctl's pod and container verbs, kept apart from gRPC so they can be
 // unit-tested: config file loading, list filters -> requests, crictl-style tables and JSON,
 // and CRI log reading. Output formats follow crictl (kubernetes-sigs/cri-tools).
+// Include it before system headers: it pulls in api.pb.h, whose Signal enum values (SIGABRT...)
+// collide with <signal.h>'s macros.
 
 #include <google/protobuf/message.h>
 

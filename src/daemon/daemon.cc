@@ -116,6 +116,18 @@ image::ImageManagerOptions ImageOptionsFrom(const config::Config& cfg) {
   return o;
 }
 
+// The shipped pause binary: next to crio (build tree, or an install's libexec).
+std::string PauseBinaryPath() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  for (const auto& candidate : {self.parent_path() / "pause",
+                                self.parent_path().parent_path() / "libexec/crio/pause",
+                                std::filesystem::path("/usr/libexec/crio/pause")}) {
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string SocketPathFromListen(const std::string& listen) {
@@ -158,6 +170,7 @@ Status Run(Options options) {
   deps.network = &network;
   deps.state_dir = options.config.root.root + "/crio-cpp-state";
   deps.run_dir = options.config.root.runroot + "/crio-cpp";
+  deps.pause_binary = PauseBinaryPath();
   ASSIGN_OR_RETURN(std::unique_ptr<lifecycle::Manager> lifecycle_manager,
                    lifecycle::Manager::Create(std::move(deps)));
   RETURN_IF_ERROR(lifecycle_manager->Recover());

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <semaphore>
 #include <thread>
@@ -54,8 +55,10 @@ void ParseImageUser(const std::string& user, std::optional<int64_t>& uid, std::s
   username.clear();
   std::string name = user.substr(0, user.find(':'));
   if (name.empty()) return;
-  if (std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    uid = std::stoll(name);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), value);
+  if (ec == std::errc() && end == name.data() + name.size() && value >= 0) {
+    uid = value;
   } else {
     username = name;
   }

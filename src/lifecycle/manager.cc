@@ -84,6 +84,20 @@ int SignalNumber(const std::string& name) {
   if (name.empty()) return 0;
   if (std::all_of(name.begin(), name.end(), ::isdigit)) return std::stoi(name);
   std::string n = name.rfind("SIG", 0) == 0 ? name.substr(3) : name;
+  // Real-time signals: RTMIN (34), RTMIN+k, RTMAX (64), RTMAX-k; the proto spells "_PLUS_".
+  for (auto& c : n) if (c == '_') c = ' ';
+  auto rt = [&](const char* base, int value) -> std::optional<int> {
+    std::string b = base;
+    if (n.rfind(b, 0) != 0) return std::nullopt;
+    std::string rest = n.substr(b.size());
+    if (rest.empty()) return value;
+    int k = 0;
+    for (char c : rest) if (isdigit(static_cast<unsigned char>(c))) k = k * 10 + (c - '0');
+    bool minus = rest.find('-') != std::string::npos || rest.find("MINUS") != std::string::npos;
+    return minus ? value - k : value + k;
+  };
+  if (auto v = rt("RTMIN", 34)) return *v;
+  if (auto v = rt("RTMAX", 64)) return *v;
   auto it = kSignals.find(n);
   return it == kSignals.end() ? 0 : it->second;
 }
@@ -92,6 +106,33 @@ bool IsCgroupV2() {
   struct statfs fs_info {};
   return ::statfs("/sys/fs/cgroup", &fs_info) == 0 && fs_info.f_type == CGROUP2_SUPER_MAGIC;
 }
+
+}  // namespace
+
+v1::Signal SignalEnum(int number) {
+  static const char* kNames[] = {nullptr, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP",
+                                 "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV",
+                                 "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
+                                 "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
+                                 "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
+                                 "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"};
+  v1::Signal out = v1::RUNTIME_DEFAULT;
+  std::string name;
+  if (number > 0 && number < 32) {
+    name = kNames[number];
+  } else if (number == 34) {
+    name = "SIGRTMIN";
+  } else if (number > 34 && number < 64) {
+    name = number <= 49 ? absl::StrCat("SIGRTMINPLUS", number - 34)
+                        : absl::StrCat("SIGRTMAXMINUS", 64 - number);
+  } else if (number == 64) {
+    name = "SIGRTMAX";
+  }
+  if (!name.empty()) v1::Signal_Parse(name, &out);
+  return out;
+}
+
+namespace {
 
 std::string ExitReason(const ContainerState& ctr, bool oom) {
   if (oom) return "OOMKilled";
@@ -168,10 +209,8 @@ StatusOr<std::string> Manager::RunPodSandbox(const v1::PodSandboxConfig& config,
   const auto& ns_options = config.linux().security_context().namespace_options();
   const bool host_network = ns_options.network() == v1::NODE;
   const bool host_ipc = ns_options.ipc() == v1::NODE;
-  if (ns_options.pid() == v1::POD && deps_.config.runtime.drop_infra_ctr) {
-    // A shared pod PID namespace needs a process to hold it.
-    // TODO(lifecycle): start the shipped pause binary as an infra container here.
-  }
+  // A shared pod PID namespace needs a process to hold it: the infra container.
+  const bool needs_infra = ns_options.pid() == v1::POD || !deps_.config.runtime.drop_infra_ctr;
   if (ns_options.has_userns_options() && ns_options.userns_options().mode() == v1::POD) {
     return FailedPrecondition("user namespaces (userns_options.mode POD) are not supported yet");
   }
@@ -246,6 +285,11 @@ StatusOr<std::string> Manager::RunPodSandbox(const v1::PodSandboxConfig& config,
     if (!ips.empty()) RETURN_IF_ERROR(sandbox::WriteHostsFile(pod.pod_dir(), hostname, ips));
   }
 
+  if (needs_infra) {
+    RETURN_IF_ERROR(StartInfraContainer(pod));
+    rollback.Add("remove infra container", [this, pod] { return RemoveInfraContainer(pod); });
+  }
+
   pod.set_state(v1::SANDBOX_READY);
   RETURN_IF_ERROR(state_->PutPod(pod));
   rollback.Dismiss();
@@ -261,6 +305,13 @@ Status Manager::StopPodLocked(PodState& pod) {
     if (!fresh) continue;
     ContainerState c = *fresh;
     RETURN_IF_ERROR(Annotate(StopContainerLocked(c, 0), absl::StrCat("stop container ", c.id())));
+  }
+  if (!pod.infra_container_id().empty()) {
+    ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(pod.runtime_handler()));
+    Status killed = runtime->KillContainer(pod.infra_container_id(), kSigKill, true);
+    if (!killed.ok() && !absl::IsNotFound(killed) && !absl::IsFailedPrecondition(killed)) {
+      return Annotate(killed, "stop infra container");
+    }
   }
   if (!pod.netns_path().empty() || pod.ips_size() > 0) {
     RETURN_IF_ERROR(deps_.network->TearDownPod(pod));
@@ -301,6 +352,7 @@ Status Manager::RemovePodSandbox(const std::string& pod_id) {
     std::lock_guard ctr_guard(*ctr_lock);
     RETURN_IF_ERROR(RemoveContainerLocked(ctr));
   }
+  RETURN_IF_ERROR(RemoveInfraContainer(*pod));
   if (!pod->cgroup_path().empty()) {
     RETURN_IF_ERROR(deps_.cgroups->RemoveCgroup(pod->cgroup_path()));
   }
@@ -370,7 +422,10 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
     const std::string& dir = pod.config().log_directory();
     ctr.set_log_path(dir.empty() ? config.log_path() : dir + "/" + config.log_path());
   }
-  int stop_signal = SignalNumber(image->config.config.stop_signal);
+  // The container's own stop_signal wins over the image's StopSignal; SIGTERM otherwise.
+  int stop_signal = config.stop_signal() != v1::RUNTIME_DEFAULT
+                        ? SignalNumber(v1::Signal_Name(config.stop_signal()))
+                        : SignalNumber(image->config.config.stop_signal);
   ctr.set_stop_signal(stop_signal > 0 ? stop_signal : kSigTerm);
 
   RETURN_IF_ERROR(state_->ReserveName(ctr.name(), ctr.id()));
@@ -420,6 +475,7 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   in.pod.resolv_conf_file = pod.pod_dir() + "/resolv.conf";
   in.pod.hosts_file = pod.pod_dir() + "/hosts";
   in.pod.shm_path = pod.shm_path();
+  in.pod.pidns_path = pod.pidns_path();
   in.pod.cgroup_parent = *parent;
   const auto& ns = pod.config().linux().security_context().namespace_options();
   in.pod.host_network = ns.network() == v1::NODE;
@@ -477,9 +533,11 @@ Status Manager::StartContainer(const std::string& id_or_prefix) {
                                            ", not CONTAINER_CREATED"));
   }
   ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr->runtime_handler()));
+  // Taken before the start: a short-lived process may exit (finished_at) before Start returns.
+  const int64_t started_at = NowNs();
   RETURN_IF_ERROR(runtime->StartContainer(id));
   ctr->set_state(v1::CONTAINER_RUNNING);
-  ctr->set_started_at(NowNs());
+  ctr->set_started_at(started_at);
   RETURN_IF_ERROR(state_->PutContainer(*ctr));
   CRIO_LOG_INFO("container={} pod={} started", id, ctr->pod_id());
   return absl::OkStatus();
@@ -617,6 +675,71 @@ Status Manager::ReopenContainerLog(const std::string& id_or_prefix) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Infra container: the shipped static pause binary in a one-file rootfs, so it works offline.
+
+Status Manager::StartInfraContainer(PodState& pod) {
+  if (deps_.pause_binary.empty() || ::access(deps_.pause_binary.c_str(), X_OK) != 0) {
+    return FailedPrecondition(absl::StrCat("the pod needs an infra container but the pause binary \"",
+                                           deps_.pause_binary, "\" is missing"));
+  }
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(pod.runtime_handler()));
+  const std::string infra_id = pod.id();  // CRI-O also names the infra container after the pod
+  const std::string bundle = BundleDir(infra_id);
+  const std::string rootfs = bundle + "/rootfs";
+  RETURN_IF_ERROR(MakeDirs(rootfs));
+  std::error_code ec;
+  fs::copy_file(deps_.pause_binary, rootfs + "/pause", fs::copy_options::overwrite_existing, ec);
+  if (ec) return Internal(absl::StrCat("copy pause binary: ", ec.message()));
+  container::SandboxSpecInputs in;
+  in.sandbox_id = pod.id();
+  in.sandbox = &pod.config();
+  in.pause_command = "/pause";
+  in.rootfs = rootfs;
+  in.pod.pod_id = pod.id();
+  in.pod.netns_path = pod.netns_path();
+  in.pod.ipcns_path = pod.ipcns_path();
+  in.pod.utsns_path = pod.utsns_path();
+  in.pod.hostname_file = pod.pod_dir() + "/hostname";
+  in.pod.resolv_conf_file = pod.pod_dir() + "/resolv.conf";
+  in.pod.hosts_file = pod.pod_dir() + "/hosts";
+  in.pod.shm_path = pod.shm_path();
+  const auto& ns = pod.config().linux().security_context().namespace_options();
+  in.pod.host_network = ns.network() == v1::NODE;
+  in.pod.host_ipc = ns.ipc() == v1::NODE;
+  in.pod.host_pid = ns.pid() == v1::NODE;
+  in.runtime = &deps_.config.runtime;
+  in.cgroups_path = pod.cgroup_path();
+  in.cgroup_v2 = IsCgroupV2();
+  ASSIGN_OR_RETURN(nlohmann::json spec, container::BuildSandboxSpec(in));
+  RETURN_IF_ERROR(state::WriteFileAtomic(bundle + "/config.json", spec.dump()));
+  oci::CreateRequest req;
+  req.id = infra_id;
+  req.name = pod.name();
+  req.bundle = bundle;
+  req.persist_dir = bundle;
+  req.log_path = bundle + "/infra.log";
+  req.timeout = std::chrono::seconds(240);
+  ASSIGN_OR_RETURN(int pid, runtime->CreateContainer(req));
+  Status started = runtime->StartContainer(infra_id);
+  if (!started.ok()) {
+    (void)runtime->DeleteContainer(infra_id, true);
+    return Annotate(started, "start infra container");
+  }
+  pod.set_infra_container_id(infra_id);
+  pod.set_infra_bundle(bundle);
+  if (!in.pod.host_pid) pod.set_pidns_path(absl::StrCat("/proc/", pid, "/ns/pid"));
+  CRIO_LOG_INFO("pod={} infra container started, pid {}", pod.id(), pid);
+  return absl::OkStatus();
+}
+
+Status Manager::RemoveInfraContainer(const PodState& pod) {
+  if (pod.infra_container_id().empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(pod.runtime_handler()));
+  RETURN_IF_ERROR(runtime->DeleteContainer(pod.infra_container_id(), true));
+  return RemoveAll(pod.infra_bundle());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Restart recovery
 
 Status Manager::Recover() {
@@ -647,6 +770,14 @@ Status Manager::Recover() {
     ctr.set_finished_at(NowNs());
     (void)state_->PutContainer(ctr);
     ++dropped;
+  }
+  for (const auto& pod : state_->ListPods()) {
+    if (pod.infra_container_id().empty()) continue;
+    auto runtime = RuntimeFor(pod.runtime_handler());
+    if (runtime.ok()) {
+      (void)(*runtime)->Track(pod.infra_container_id(),
+                              oci::ContainerDirs{pod.infra_bundle(), pod.infra_bundle(), ""});
+    }
   }
   // Writable layers without a container record are leftovers of an interrupted create.
   for (const auto& layer : deps_.store->ListContainerLayers()) {

@@ -106,7 +106,9 @@ class Manager {
   Status StopContainerLocked(state::ContainerState& ctr, int64_t timeout_seconds);
   Status RemoveContainerLocked(const state::ContainerState& ctr);
   Status StopPodLocked(state::PodState& pod);
+  // Runs the shipped pause binary as the pod's infra container (shared PID namespace).
   Status StartInfraContainer(state::PodState& pod);
+  Status RemoveInfraContainer(const state::PodState& pod);
   std::string PodDir(const std::string& id) const { return deps_.run_dir + "/pods/" + id; }
   std::string BundleDir(const std::string& id) const {
     return deps_.run_dir + "/containers/" + id;
@@ -122,6 +124,8 @@ class Manager {
 // CRI-O's names: k8s_POD_<name>_<ns>_<uid>_<attempt> and k8s_<ctr>_<pod>_<ns>_<uid>_<attempt>.
 std::string PodName(const v1::PodSandboxMetadata& m);
 std::string ContainerName(const v1::ContainerMetadata& c, const v1::PodSandboxMetadata& p);
+// CRI Signal enum value for a signal number (RUNTIME_DEFAULT when unknown).
+v1::Signal SignalEnum(int number);
 // A random 64-hex-digit id.
 std::string NewId();
 // Whether every selector label is present with the same value.

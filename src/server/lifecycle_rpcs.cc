@@ -73,6 +73,7 @@ void FillContainerStatus(const state::ContainerState& c, v1::ContainerStatus* ou
   *out->mutable_annotations() = c.config().annotations();
   *out->mutable_mounts() = c.config().mounts();
   out->set_log_path(c.log_path());
+  out->set_stop_signal(lifecycle::SignalEnum(c.stop_signal()));
   if (c.config().linux().has_resources()) {
     *out->mutable_resources()->mutable_linux() = c.config().linux().resources();
   }

@@ -130,7 +130,13 @@ TEST(Defaults, CrunInstalled_DefaultHandlerIsCrun) {
 
   Config config = Defaults();
 
-  EXPECT_EQ(config.runtime.default_runtime, "crun");
+  // crun 1.8 cannot run containers on hybrid cgroup hosts whose v2 tree has controllers; there
+  // the default is runc (when installed) and crun stays available as a handler.
+  std::ifstream controllers("/sys/fs/cgroup/unified/cgroup.controllers");
+  std::string first_controller;
+  bool crun_unusable = static_cast<bool>(controllers >> first_controller);
+  bool runc_installed = !FindInPath("runc").empty();
+  EXPECT_EQ(config.runtime.default_runtime, crun_unusable && runc_installed ? "runc" : "crun");
   ASSERT_EQ(config.runtime.runtimes.count("crun"), 1u);
   const RuntimeHandler& handler = config.runtime.runtimes.at("crun");
   EXPECT_EQ(handler.runtime_path, crun);

@@ -1,3 +1,12 @@
+// Unit tests of crioctl's pure pod/container helpers (cmd/crioctl/runtime_format.h): config
+// loading, list filters, crictl-style tables and JSON, durations and CRI log reading.
+
+// runtime_format.h pulls in api.pb.h, which must come before any system header (<signal.h>
+// defines SIGABRT & co., which are also CRI enum values).
+// clang-format off
+#include "runtime_format.h"
+// clang-format on
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -6,8 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include "runtime_format.h"
 
 namespace crioctl {
 namespace {

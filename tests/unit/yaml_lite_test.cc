@@ -1,3 +1,6 @@
+// Unit tests of crioctl's small YAML-to-JSON converter (cmd/crioctl/yaml_lite.h): the subset
+// crictl's example configs use, and clear refusals (with line numbers) of everything else.
+
 #include "yaml_lite.h"
 
 #include <gmock/gmock.h>
