@@ -236,13 +236,17 @@ void ExpectRootfsMatches(const std::string& rootfs, const json& image,
     EXPECT_FALSE(Exists(rootfs + path.get<std::string>())) << path;
   }
   const json dir_entries = image.value("expected_dir_entries", json::object());
-  for (const auto& [dir, entries] : dir_entries.items()) {
+  for (auto it = dir_entries.begin(); it != dir_entries.end(); ++it) {
+    const std::string dir = it.key();
+    std::vector<std::string> want_entries;
+    for (const auto& e : it.value()) want_entries.push_back(e.get<std::string>());
     std::vector<std::string> got;
     for (const auto& e : fs::directory_iterator(rootfs + dir)) {
       got.push_back(e.path().filename().string());
     }
     std::sort(got.begin(), got.end());
-    EXPECT_EQ(got, entries.get<std::vector<std::string>>()) << dir;
+    std::sort(want_entries.begin(), want_entries.end());
+    EXPECT_EQ(got, want_entries) << dir;
   }
 }
 
