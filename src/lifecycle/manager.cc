@@ -504,6 +504,7 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   req.open_stdin = config.stdin();
   req.stdin_once = config.stdin_once();
   req.no_pivot = deps_.config.runtime.no_pivot;
+  req.log_size_max = deps_.config.runtime.log_size_max;
   auto handler_cfg = deps_.config.runtime.runtimes.find(pod.runtime_handler());
   int64_t create_timeout = handler_cfg != deps_.config.runtime.runtimes.end()
                                ? handler_cfg->second.container_create_timeout

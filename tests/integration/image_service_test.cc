@@ -19,11 +19,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
-#include <map>
 #include <optional>
 #include <regex>
 #include <set>
@@ -36,6 +34,7 @@
 #include <openssl/evp.h>
 
 #include "image/digest.h"
+#include "os/unique_fd.h"
 #include "storage/store.h"
 
 namespace crio::testing {
@@ -112,18 +111,17 @@ std::string StripAlgorithm(const std::string& digest) {
 
 // A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
 int ClosedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  os::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return 0;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof addr;
-  int port = 0;
-  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return 0;
   }
-  if (fd >= 0) ::close(fd);
-  return port;
+  return ntohs(addr.sin_port);
 }
 
 bool Contains(const std::string& haystack, const std::string& needle) {
@@ -292,7 +290,9 @@ class ImageServiceTest : public ::testing::Test {
   }
 
   // registries.conf and policy.json are read at every pull: tests may rewrite them at any time.
-  void WriteRegistriesConf(const std::string& text) { WriteFile(env_.Sub("registries.conf"), text); }
+  void WriteRegistriesConf(const std::string& text) {
+    WriteFile(env_.Sub("registries.conf"), text);
+  }
   void WritePolicy(const std::string& text) { WriteFile(env_.Sub("policy.json"), text); }
   void WriteAuthFile(const std::string& text) { WriteFile(env_.Sub("auth.json"), text); }
 
@@ -1039,8 +1039,8 @@ TEST_F(ImageServiceTest, KillDuringPull_RestartLeavesNoHalfImage) {
   EXPECT_EQ(*code, 128 + SIGKILL);
   puller.join();
   std::cerr << "[  NOTE    ] killed " << (mid_layer ? "while a layer was written" : "late")
-            << "; the pull RPC returned: " << (pull_status.ok() ? "OK" : pull_status.error_message())
-            << "\n";
+            << "; the pull RPC returned: "
+            << (pull_status.ok() ? "OK" : pull_status.error_message()) << "\n";
 
   auto second = StartOnSameRoot();
   ASSERT_TRUE(second.ok()) << second.status();

@@ -509,8 +509,12 @@ TEST_P(OciRuntimeTest, Lifecycle_CreateStartExecKillDelete) {
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->exit_code, 143);
   EXPECT_LT(std::chrono::abs(exit->finished - std::chrono::system_clock::now()), seconds(30));
-  EXPECT_EQ(ReadFile(options_.exits_dir + "/life"), "143");
-  EXPECT_EQ(ReadFile(r.persist_dir + "/exit"), "143");
+  // conmon writes the two exit files one after the other: poll, do not race it.
+  EXPECT_TRUE(PollUntil([&] { return ReadFile(options_.exits_dir + "/life") == "143"; },
+                        seconds(10)))
+      << ReadFile(options_.exits_dir + "/life");
+  EXPECT_TRUE(PollUntil([&] { return ReadFile(r.persist_dir + "/exit") == "143"; }, seconds(10)))
+      << ReadFile(r.persist_dir + "/exit");
   EXPECT_TRUE(
       PollUntil([&] { return LogHas(r.log_path, "got-term", LogStream::kStdout); }, seconds(10)));
   EXPECT_TRUE(PollUntil([&] { return !Alive(*conmon); }, seconds(10))) << "conmon lingers";
