@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "os/unique_fd.h"
+#include "os/mount_point.h"
 #include "util/log.h"
 
 namespace crio::sandbox {
@@ -113,29 +114,7 @@ StatusOr<std::string> ReadSmallFile(const std::string& path) {
   return out;
 }
 
-// True if `path` (not following a final symlink) is the root of a mount; false if it is missing.
-// Checked before umount2 so that cleaning up works without privileges when nothing is mounted
-// (umount2 answers EPERM before it would say EINVAL).
-StatusOr<bool> IsMountRoot(const std::string& path) {
-  struct statx stx;
-  if (statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS,
-            &stx) != 0) {
-    if (errno == ENOENT) {
-      return false;
-    }
-    return ErrnoError(errno, absl::StrCat("statx `", path, "`"));
-  }
-  if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0) {
-    return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
-  }
-  // Kernels before 5.8: a mount root lives on another device than its parent directory.
-  std::string parent = path.substr(0, path.find_last_of('/') + 1) + ".";
-  struct stat parent_st;
-  if (stat(parent.c_str(), &parent_st) != 0) {
-    return ErrnoError(errno, absl::StrCat("stat `", parent, "`"));
-  }
-  return makedev(stx.stx_dev_major, stx.stx_dev_minor) != parent_st.st_dev;
-}
+using os::IsMountRoot;
 
 bool IsEmpty(const DnsConfig& dns) {
   return dns.servers.empty() && dns.searches.empty() && dns.options.empty();

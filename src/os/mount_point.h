@@ -1,0 +1,15 @@
+#pragma once
+// Mount-point queries shared by the modules that mount things (sandbox pins, shm).
+
+#include <string>
+
+#include "util/status.h"
+
+namespace crio::os {
+
+// True if `path` (not following a final symlink) is the root of a mount; false if it is missing.
+// Checked before umount2 so that cleaning up works without privileges when nothing is mounted
+// (umount2 answers EPERM before it would say EINVAL).
+StatusOr<bool> IsMountRoot(const std::string& path);
+
+}  // namespace crio::os
