@@ -439,7 +439,9 @@ constexpr Option kOptions[] = {
      .help = "Directory of per-namespace credentials written by the CRI-O credential provider."},
     {.table = kImage, .key = "pause_image", .kind = Kind::kString,
      .field = AtImage<&ImageConfig::pause_image>, .reloadable = true,
-     .help = "Image of infra containers. Reloaded on SIGHUP."},
+     .help = "Image of infra containers, pulled in the background when missing; until it is "
+             "there (or when empty) the pause binary shipped with crio is used. Reloaded on "
+             "SIGHUP."},
     {.table = kImage, .key = "pause_image_auth_file", .kind = Kind::kString,
      .field = AtImage<&ImageConfig::pause_image_auth_file>, .reloadable = true,
      .help = "Credentials for pulling pause_image. Reloaded on SIGHUP."},

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "container/spec_builder.h"
+#include "lifecycle/internal.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/pod_files.h"
 #include "util/log.h"
@@ -25,42 +26,19 @@ namespace crio::lifecycle {
 namespace fs = std::filesystem;
 using state::ContainerState;
 using state::PodState;
+using internal::IsCgroupV2;
+using internal::MakeDirs;
+using internal::NowNs;
+using internal::ReadFileOrEmpty;
+using internal::RemoveAll;
 
 namespace {
 
 constexpr int kSigKill = 9;
 constexpr int kSigTerm = 15;
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 int64_t ToNs(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return "";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Status MakeDirs(const std::string& path) {
-  std::error_code ec;
-  fs::create_directories(path, ec);
-  if (ec) return Internal(absl::StrCat("create ", path, ": ", ec.message()));
-  return absl::OkStatus();
-}
-
-Status RemoveAll(const std::string& path) {
-  std::error_code ec;
-  fs::remove_all(path, ec);
-  if (ec) return Internal(absl::StrCat("remove ", path, ": ", ec.message()));
-  return absl::OkStatus();
 }
 
 Status ValidatePodConfig(const v1::PodSandboxConfig& config) {
@@ -100,11 +78,6 @@ int SignalNumber(const std::string& name) {
   if (auto v = rt("RTMAX", 64)) return *v;
   auto it = kSignals.find(n);
   return it == kSignals.end() ? 0 : it->second;
-}
-
-bool IsCgroupV2() {
-  struct statfs fs_info {};
-  return ::statfs("/sys/fs/cgroup", &fs_info) == 0 && fs_info.f_type == CGROUP2_SUPER_MAGIC;
 }
 
 }  // namespace
@@ -676,71 +649,6 @@ Status Manager::ReopenContainerLog(const std::string& id_or_prefix) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Infra container: the shipped static pause binary in a one-file rootfs, so it works offline.
-
-Status Manager::StartInfraContainer(PodState& pod) {
-  if (deps_.pause_binary.empty() || ::access(deps_.pause_binary.c_str(), X_OK) != 0) {
-    return FailedPrecondition(absl::StrCat("the pod needs an infra container but the pause binary \"",
-                                           deps_.pause_binary, "\" is missing"));
-  }
-  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(pod.runtime_handler()));
-  const std::string infra_id = pod.id();  // CRI-O also names the infra container after the pod
-  const std::string bundle = BundleDir(infra_id);
-  const std::string rootfs = bundle + "/rootfs";
-  RETURN_IF_ERROR(MakeDirs(rootfs));
-  std::error_code ec;
-  fs::copy_file(deps_.pause_binary, rootfs + "/pause", fs::copy_options::overwrite_existing, ec);
-  if (ec) return Internal(absl::StrCat("copy pause binary: ", ec.message()));
-  container::SandboxSpecInputs in;
-  in.sandbox_id = pod.id();
-  in.sandbox = &pod.config();
-  in.pause_command = "/pause";
-  in.rootfs = rootfs;
-  in.pod.pod_id = pod.id();
-  in.pod.netns_path = pod.netns_path();
-  in.pod.ipcns_path = pod.ipcns_path();
-  in.pod.utsns_path = pod.utsns_path();
-  in.pod.hostname_file = pod.pod_dir() + "/hostname";
-  in.pod.resolv_conf_file = pod.pod_dir() + "/resolv.conf";
-  in.pod.hosts_file = pod.pod_dir() + "/hosts";
-  in.pod.shm_path = pod.shm_path();
-  const auto& ns = pod.config().linux().security_context().namespace_options();
-  in.pod.host_network = ns.network() == v1::NODE;
-  in.pod.host_ipc = ns.ipc() == v1::NODE;
-  in.pod.host_pid = ns.pid() == v1::NODE;
-  in.runtime = &deps_.config.runtime;
-  in.cgroups_path = pod.cgroup_path();
-  in.cgroup_v2 = IsCgroupV2();
-  ASSIGN_OR_RETURN(nlohmann::json spec, container::BuildSandboxSpec(in));
-  RETURN_IF_ERROR(state::WriteFileAtomic(bundle + "/config.json", spec.dump()));
-  oci::CreateRequest req;
-  req.id = infra_id;
-  req.name = pod.name();
-  req.bundle = bundle;
-  req.persist_dir = bundle;
-  req.log_path = bundle + "/infra.log";
-  req.timeout = std::chrono::seconds(240);
-  ASSIGN_OR_RETURN(int pid, runtime->CreateContainer(req));
-  Status started = runtime->StartContainer(infra_id);
-  if (!started.ok()) {
-    (void)runtime->DeleteContainer(infra_id, true);
-    return Annotate(started, "start infra container");
-  }
-  pod.set_infra_container_id(infra_id);
-  pod.set_infra_bundle(bundle);
-  if (!in.pod.host_pid) pod.set_pidns_path(absl::StrCat("/proc/", pid, "/ns/pid"));
-  CRIO_LOG_INFO("pod={} infra container started, pid {}", pod.id(), pid);
-  return absl::OkStatus();
-}
-
-Status Manager::RemoveInfraContainer(const PodState& pod) {
-  if (pod.infra_container_id().empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(pod.runtime_handler()));
-  RETURN_IF_ERROR(runtime->DeleteContainer(pod.infra_container_id(), true));
-  return RemoveAll(pod.infra_bundle());
-}
-
-// ---------------------------------------------------------------------------------------------
 // Restart recovery
 
 Status Manager::Recover() {
@@ -780,6 +688,7 @@ Status Manager::Recover() {
                               oci::ContainerDirs{pod.infra_bundle(), pod.infra_bundle(), ""});
     }
   }
+  RemoveOrphanInfraLayers();
   // Writable layers without a container record are leftovers of an interrupted create.
   for (const auto& layer : deps_.store->ListContainerLayers()) {
     if (layer.metadata == "crio-cpp" && !known.count(layer.id)) {

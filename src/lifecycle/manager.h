@@ -8,8 +8,10 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cgroups/cgroup_manager.h"
@@ -106,9 +108,20 @@ class Manager {
   Status StopContainerLocked(state::ContainerState& ctr, int64_t timeout_seconds);
   Status RemoveContainerLocked(const state::ContainerState& ctr);
   Status StopPodLocked(state::PodState& pod);
-  // Runs the shipped pause binary as the pod's infra container (shared PID namespace).
+  // ---- Infra container (infra.cc) ----
+  struct InfraRootfs;
+  // Runs the pod's infra (pause) container: from pause_image when it is in the store, else the
+  // shipped pause binary. Sets the pod's infra fields; cleans up after itself on failure.
   Status StartInfraContainer(state::PodState& pod);
+  // Deletes the infra container, its rootfs layer and bundle. OK when there is none.
   Status RemoveInfraContainer(const state::PodState& pod);
+  StatusOr<InfraRootfs> PrepareInfraRootfs(const state::PodState& pod, const std::string& bundle);
+  StatusOr<InfraRootfs> MountPauseImage(const state::PodState& pod, const image::ImageInfo& image);
+  StatusOr<InfraRootfs> CopyShippedPause(const std::string& bundle);
+  // Starts one background pull of pause_image unless one runs or a recent one failed.
+  void PullPauseImageInBackground();
+  // Removes infra rootfs layers whose pod record is gone (an interrupted RunPodSandbox).
+  void RemoveOrphanInfraLayers();
   std::string PodDir(const std::string& id) const { return deps_.run_dir + "/pods/" + id; }
   std::string BundleDir(const std::string& id) const {
     return deps_.run_dir + "/containers/" + id;
@@ -119,6 +132,10 @@ class Manager {
 
   ManagerDeps deps_;
   std::unique_ptr<state::StateStore> state_;
+  std::mutex pause_mu_;
+  bool pause_pull_running_ = false;                          // guarded by pause_mu_
+  std::chrono::steady_clock::time_point pause_retry_after_;  // guarded by pause_mu_
+  std::jthread pause_puller_;  // last: joined before the members it uses go away
 };
 
 // CRI-O's names: k8s_POD_<name>_<ns>_<uid>_<attempt> and k8s_<ctr>_<pod>_<ns>_<uid>_<attempt>.

@@ -89,7 +89,8 @@ std::string PodVerboseInfo(const state::PodState& pod) {
                       {"utsnsPath", pod.utsns_path()},
                       {"shmPath", pod.shm_path()},
                       {"cgroupPath", pod.cgroup_path()},
-                      {"infraContainerId", pod.infra_container_id()}};
+                      {"infraContainerId", pod.infra_container_id()},
+                      {"infraImage", pod.infra_image()}};
   return j.dump();
 }
 

@@ -125,7 +125,12 @@ Status Daemon::Launch(const DaemonOptions& options) {
                 "container_attach_socket_dir = \"" + t + "/attach\"\n"
                 "namespaces_dir = \"" + t + "/ns\"\ncgroup_manager = \"cgroupfs\"\n"
                 "[crio.runtime.runtimes.crun]\nruntime_root = \"" + t + "/crun-root\"\n"
-                "[crio.runtime.runtimes.runc]\nruntime_root = \"" + t + "/runc-root\"\n");
+                "[crio.runtime.runtimes.runc]\nruntime_root = \"" + t + "/runc-root\"\n" +
+                // Tests talk only to 127.0.0.1: no background pull of the default pause image
+                // (registry.k8s.io) unless the test names its own.
+                (options.config_text.find("pause_image") == std::string::npos
+                     ? "[crio.image]\npause_image = \"\"\n"
+                     : ""));
   std::filesystem::create_directories(dir_->Sub("cni/net.d"));
   std::vector<std::string> args = {BuiltBinary("crio"),
                                    "--config", dir_->Sub("crio.conf"),

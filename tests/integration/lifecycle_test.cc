@@ -375,8 +375,11 @@ class LifecycleTest : public ::testing::Test {
     }
   }
 
-  std::string DaemonConfig() const {
-    return "[crio.image]\n"
+  // The suite's crio.conf; `image_extra` and `runtime_extra` are lines added to the
+  // [crio.image] and [crio.runtime] tables.
+  std::string DaemonConfig(const std::string& image_extra = "",
+                           const std::string& runtime_extra = "") const {
+    return "[crio.runtime]\n" + runtime_extra + "[crio.image]\n" + image_extra +
            "registries_conf = \"" + env_.Sub("registries.conf") + "\"\n"
            "registries_conf_dir = \"" + env_.Sub("registries.conf.d") + "\"\n"
            "signature_policy = \"" + env_.Sub("policy.json") + "\"\n" +
@@ -384,6 +387,20 @@ class LifecycleTest : public ::testing::Test {
                 ? "[crio.runtime.runtimes.crun]\nruntime_path = \"" + env_.Sub("crun-wrapper") +
                       "\"\n"
                 : "");
+  }
+
+  // Replaces the daemon (after removing this test's pods) with a fresh one, on new roots, whose
+  // config adds `image_extra` / `runtime_extra` (see DaemonConfig); pulls busybox again.
+  void StartDaemonWith(const std::string& image_extra, const std::string& runtime_extra) {
+    for (const auto& id : pods_) (void)RemovePod(id);
+    pods_.clear();
+    daemon_.reset();
+    DaemonOptions options;
+    options.config_text = DaemonConfig(image_extra, runtime_extra);
+    auto daemon = Daemon::Start(options);
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    daemon_ = *std::move(daemon);
+    ASSERT_NO_FATAL_FAILURE(Pull("busybox:latest"));
   }
 
   Daemon& daemon() { return *daemon_; }
@@ -1210,8 +1227,8 @@ TEST_P(RestartTest, Restart_DaemonStoppedAndStartedAgain_ContainersRecovered) {
 
 // ---- 7. Concurrency -----------------------------------------------------------------------------
 
-TEST_F(LifecycleTest, Concurrency_TenPodsInParallel_AllSucceedAndLeaveNothingBehind) {
-  constexpr int kPods = 10;
+TEST_F(LifecycleTest, Concurrency_TwentyPodsInParallel_AllSucceedAndLeaveNothingBehind) {
+  constexpr int kPods = 20;
   std::vector<v1::PodSandboxConfig> configs;
   for (int i = 0; i < kPods; ++i) configs.push_back(PodConfig("par" + std::to_string(i)));
   std::vector<std::string> pod_ids(kPods), ctr_ids(kPods);
@@ -1519,6 +1536,93 @@ TEST_P(LifecycleHandlerTest, SharedPidNamespace_InfraPauseIsPid1AndContainersSee
     ++sleeps;
   }
   EXPECT_EQ(sleeps, 2u) << all.stdout();
+  EXPECT_TRUE(StopPod(pod_id).ok());
+  EXPECT_TRUE(RemovePod(pod_id).ok());
+}
+
+
+// With pause_image in the store, the infra container runs from it: its Entrypoint (pause_command
+// empty) is PID 1 of the pod, and status names the image. Removing the pod removes its rootfs.
+TEST_P(LifecycleHandlerTest, PauseImage_InStore_InfraRunsFromTheImage) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemonWith(
+      "pause_image = \"" + Ref("pause:3.10.1") + "\"\npause_command = \"\"\n",
+      "drop_infra_ctr = false\n"));
+  ASSERT_NO_FATAL_FAILURE(Pull("pause:3.10.1"));
+  v1::PodSandboxConfig pod = PodConfig("pauseimg");
+  pod.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  std::string pod_id = MustRunPod(pod, Handler());
+  ASSERT_FALSE(pod_id.empty());
+
+  v1::PodSandboxStatusRequest req;
+  req.set_pod_sandbox_id(pod_id);
+  req.set_verbose(true);
+  v1::PodSandboxStatusResponse status;
+  auto ctx = daemon().Context();
+  ASSERT_TRUE(rt().PodSandboxStatus(ctx.get(), req, &status).ok());
+  EXPECT_TRUE(Contains(status.info().at("info"), "\"infraImage\":\"" + Ref("pause:3.10.1")))
+      << status.info().at("info");
+
+  v1::ContainerConfig looker = CtrConfig("looker", {"sleep", "3600"});
+  looker.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  std::string ctr = MustRunCtr(pod_id, pod, looker);
+  ASSERT_FALSE(ctr.empty());
+  v1::ExecSyncResponse init;
+  ASSERT_TRUE(Exec(ctr, {"cat", "/proc/1/cmdline"}, 10, &init).ok());
+  EXPECT_EQ(init.stdout(), std::string("/bin/sleep\0infinity\0", 20));
+  const std::string infra_layer = daemon().dir().Sub("root/overlay-containers/" + pod_id);
+  EXPECT_TRUE(fs::exists(infra_layer)) << "the infra rootfs is a layer of the pause image";
+
+  EXPECT_TRUE(StopPod(pod_id).ok());
+  EXPECT_TRUE(RemovePod(pod_id).ok());
+  EXPECT_TRUE(MountsContaining(pod_id).empty()) << Join(MountsContaining(pod_id));
+  EXPECT_FALSE(fs::exists(infra_layer));
+}
+
+// An unreachable pause_image never blocks a pod: the shipped pause binary runs while the image
+// is pulled in the background, and the failed pull is logged.
+TEST_P(LifecycleHandlerTest, PauseImage_Unreachable_ShippedPauseRunsAndPullFailureIsLogged) {
+  // Port 1 on 127.0.0.1 refuses connections at once.
+  ASSERT_NO_FATAL_FAILURE(StartDaemonWith("pause_image = \"127.0.0.1:1/pause:none\"\n", ""));
+  v1::PodSandboxConfig pod = PodConfig("pausebin");
+  pod.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  std::string pod_id = MustRunPod(pod, Handler());
+  ASSERT_FALSE(pod_id.empty());
+  v1::ContainerConfig looker = CtrConfig("looker", {"sleep", "3600"});
+  looker.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  std::string ctr = MustRunCtr(pod_id, pod, looker);
+  ASSERT_FALSE(ctr.empty());
+  v1::ExecSyncResponse init;
+  ASSERT_TRUE(Exec(ctr, {"cat", "/proc/1/cmdline"}, 10, &init).ok());
+  EXPECT_EQ(init.stdout(), std::string("/pause\0", 7));
+  EXPECT_TRUE(daemon().WaitForLog("pull of pause image 127.0.0.1:1/pause:none failed", seconds(20)))
+      << daemon().Log();
+  EXPECT_TRUE(StopPod(pod_id).ok());
+  EXPECT_TRUE(RemovePod(pod_id).ok());
+}
+
+// log_size_max bounds the container log: conmon truncates the file when it would grow past it.
+TEST_P(LifecycleHandlerTest, LogSizeMax_ChattyContainer_LogFileStaysBounded) {
+  constexpr int kMax = 16384;
+  ASSERT_NO_FATAL_FAILURE(StartDaemonWith("", "log_size_max = " + std::to_string(kMax) + "\n"));
+  v1::PodSandboxConfig pod = PodConfig("chatty");
+  std::string pod_id = MustRunPod(pod, Handler());
+  ASSERT_FALSE(pod_id.empty());
+  // About 200 KB of output in 2000 lines, then a marker, then it waits.
+  std::string ctr = MustRunCtr(
+      pod_id, pod,
+      CtrConfig("chatty", {"/bin/sh", "-c",
+                           "i=0; while [ $i -lt 2000 ]; do echo line-$i-"
+                           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                           "xxxxxxxx; i=$((i+1)); done; echo done-marker; sleep 3600"}));
+  ASSERT_FALSE(ctr.empty());
+  const std::string log_path = pod.log_directory() + "/chatty.log";
+  EXPECT_TRUE(Eventually([&] { return Contains(ReadFile(log_path), "done-marker"); }, seconds(20)))
+      << ReadFile(log_path).size();
+  const std::string log = ReadFile(log_path);
+  EXPECT_LE(log.size(), size_t{kMax}) << "log_size_max not honoured";
+  // The oldest lines were dropped, the newest kept, each still a CRI log line.
+  EXPECT_FALSE(Contains(log, " line-0-")) << log.substr(0, 200);
+  EXPECT_TRUE(HasCriLogLine(log, "stdout", "done-marker")) << log.substr(0, 200);
   EXPECT_TRUE(StopPod(pod_id).ok());
   EXPECT_TRUE(RemovePod(pod_id).ok());
 }
