@@ -17,6 +17,7 @@
 #include <variant>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "util/log.h"
@@ -1403,14 +1404,41 @@ std::string FindInPath(std::string_view name) {
 }
 
 namespace {
+std::string UnifiedControllers() {
+  std::ifstream in("/sys/fs/cgroup/unified/cgroup.controllers");
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
 // crun 1.8 refuses hosts with hybrid cgroups whose v2 tree has controllers ("cgroups in hybrid
 // mode not supported, drop all controllers from cgroupv2"); runc handles them.
 bool CrunWorksOnThisHost() {
-  std::ifstream controllers("/sys/fs/cgroup/unified/cgroup.controllers");
-  std::string first;
-  return !(controllers >> first);
+  return absl::StripAsciiWhitespace(UnifiedControllers()).empty();
 }
 }  // namespace
+
+std::string RuntimeHostProblem(std::string_view name, std::string_view runtime_path,
+                               std::string_view unified_controllers) {
+  std::string controllers(absl::StripAsciiWhitespace(std::string(unified_controllers)));
+  if (controllers.empty()) return "";
+  std::string_view base = runtime_path.substr(runtime_path.rfind('/') + 1);
+  if (base != "crun") return "";
+  return absl::StrCat("runtime handler \"", std::string(name), "\" (", std::string(runtime_path),
+                      ") cannot run containers here: crun refuses hybrid cgroup hosts whose "
+                      "cgroup2 mount /sys/fs/cgroup/unified holds controllers (", controllers,
+                      "); use runc, or move those controllers to v1 hierarchies");
+}
+
+std::vector<std::string> RuntimeHostProblems(const RuntimeConfig& config) {
+  std::vector<std::string> out;
+  const std::string controllers = UnifiedControllers();
+  for (const auto& [name, handler] : config.runtimes) {
+    std::string problem = RuntimeHostProblem(name, handler.runtime_path, controllers);
+    if (!problem.empty()) out.push_back(std::move(problem));
+  }
+  return out;
+}
 
 Config Defaults() {
   Config config;

@@ -305,6 +305,15 @@ StatusOr<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 // is checked as is.
 std::string FindInPath(std::string_view name);
 
+// Why handler `name` (runtime binary `runtime_path`) cannot run containers on this host, or ""
+// when nothing is known against it. `unified_controllers` is the content of
+// /sys/fs/cgroup/unified/cgroup.controllers ("" when absent): crun 1.8 refuses hybrid cgroup
+// hosts whose v2 mount holds controllers.
+std::string RuntimeHostProblem(std::string_view name, std::string_view runtime_path,
+                               std::string_view unified_controllers);
+// The same for every handler of `config`, reading this host's cgroup mounts; one line each.
+std::vector<std::string> RuntimeHostProblems(const RuntimeConfig& config);
+
 // The effective configuration as commented TOML that ApplyToml reads back to the same values:
 // every option printed uncommented, one [crio.runtime.runtimes.NAME] table per handler.
 std::string ToToml(const Config& config);

@@ -158,6 +158,9 @@ Status Run(Options options) {
                    cgroups::ResolveCgroupManager(options.config.runtime.cgroup_manager));
   if (!cgroup_manager.warning.empty()) CRIO_LOG_WARN("{}", cgroup_manager.warning);
   options.config.runtime.cgroup_manager = std::string(cgroup_manager.manager->Name());
+  for (const auto& problem : config::RuntimeHostProblems(options.config.runtime)) {
+    CRIO_LOG_WARN("{}", problem);
+  }
 
   oci::HandlerRegistry handlers(options.config.runtime);
   lifecycle::LoopbackOnlyNetwork network;

@@ -808,3 +808,24 @@ TEST(ApplyReloadable, SameConfig_ReportsNothing) {
 
 }  // namespace
 }  // namespace crio::config
+
+namespace crio::config {
+namespace {
+
+TEST(RuntimeHostProblemTest, CrunOnHybridHostWithControllers_NamesTheHandlerAndControllers) {
+  std::string problem = RuntimeHostProblem("fast", "/usr/bin/crun", "hugetlb\n");
+  EXPECT_NE(problem.find("\"fast\""), std::string::npos) << problem;
+  EXPECT_NE(problem.find("hugetlb"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("use runc"), std::string::npos) << problem;
+}
+
+TEST(RuntimeHostProblemTest, RuncOrEmptyUnifiedTree_NoProblem) {
+  EXPECT_EQ(RuntimeHostProblem("runc", "/usr/sbin/runc", "hugetlb\n"), "");
+  EXPECT_EQ(RuntimeHostProblem("crun", "/usr/bin/crun", "\n"), "");
+  EXPECT_EQ(RuntimeHostProblem("crun", "/usr/bin/crun", ""), "");
+  // A wrapper (e.g. one hiding the cgroup2 mount) is not crun itself.
+  EXPECT_EQ(RuntimeHostProblem("crun", "/tmp/crun-wrapper", "hugetlb"), "");
+}
+
+}  // namespace
+}  // namespace crio::config
