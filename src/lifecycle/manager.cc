@@ -495,7 +495,7 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   in.cgroup_v2 = IsCgroupV2();
   in.image_volumes = deps_.config.image.image_volumes;
   ASSIGN_OR_RETURN(nlohmann::json spec, container::BuildSpec(in));
-  RETURN_IF_ERROR(ApplySpecExtensions(spec, ctr.config()));
+  RETURN_IF_ERROR(ApplySpecExtensions(spec, ctr.config(), ctr.id()));
   RETURN_IF_ERROR(container::PrepareRootfs(
       rootfs, spec["process"].value("cwd", "/"), image->config.config.volumes,
       deps_.config.image.image_volumes, spec["process"]["user"].value("uid", 0u),

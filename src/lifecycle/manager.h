@@ -122,7 +122,8 @@ class Manager {
   StatusOr<oci::Runtime*> RuntimeFor(const std::string& handler);
   // OCI hooks from hooks_dir and the container's CDI devices, added to its freshly built
   // spec (lifecycle/spec_extensions.cc). InvalidArgument for an unresolvable CDI device.
-  Status ApplySpecExtensions(nlohmann::json& spec, const v1::ContainerConfig& config);
+  Status ApplySpecExtensions(nlohmann::json& spec, const v1::ContainerConfig& config,
+                             const std::string& id);
   // Reads the container's exit from the monitor when it is running; persists changes.
   state::ContainerState Refresh(state::ContainerState ctr);
   Status StopContainerLocked(state::ContainerState& ctr, int64_t timeout_seconds);
