@@ -506,5 +506,37 @@ TEST_P(UpdateTest, CdiDevice_EnvMountAndDeviceNodeShowUpInTheContainer) {
       << st.error_message();
 }
 
+// ---- User namespaces -------------------------------------------------------------------------
+
+// Pods asking for a user namespace with mappings are refused, naming why, rather than run
+// without one (see the note in lifecycle::Manager::RunPodSandbox).
+TEST(UserNamespaces, PodWithUsernsMappings_IsRefusedWithFailedPrecondition) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  auto daemon = Daemon::Start();
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  v1::RunPodSandboxRequest req;
+  auto* md = req.mutable_config()->mutable_metadata();
+  md->set_name("userns");
+  md->set_namespace_("update-test");
+  md->set_uid("uid-" + RandomHex(16));
+  auto* userns = req.mutable_config()
+                     ->mutable_linux()
+                     ->mutable_security_context()
+                     ->mutable_namespace_options()
+                     ->mutable_userns_options();
+  userns->set_mode(v1::NamespaceMode::POD);
+  auto* uid = userns->add_uids();
+  uid->set_host_id(100000);
+  uid->set_container_id(0);
+  uid->set_length(65536);
+  *userns->add_gids() = *uid;
+  v1::RunPodSandboxResponse resp;
+  auto ctx = (*daemon)->Context();
+  grpc::Status st = (*daemon)->runtime().RunPodSandbox(ctx.get(), req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_NE(st.error_message().find("user namespaces"), std::string::npos) << st.error_message();
+  EXPECT_TRUE(resp.pod_sandbox_id().empty());
+}
+
 }  // namespace
 }  // namespace crio::testing
