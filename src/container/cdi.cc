@@ -54,9 +54,11 @@ bool IsAbsPath(const json& j) {
 // Checks the shape of a containerEdits object so applying it cannot meet a surprise.
 Status ValidateEdits(const std::string& file, const std::string& where, const json& e) {
   if (e.is_null()) return absl::OkStatus();
-  if (!e.is_object()) return Invalid(file, absl::StrCat(where, ": containerEdits must be an object"));
+  if (!e.is_object())
+    return Invalid(file, absl::StrCat(where, ": containerEdits must be an object"));
   if (e.contains("env")) {
-    if (!IsStringArray(e["env"])) return Invalid(file, absl::StrCat(where, ": env must be a list of strings"));
+    if (!IsStringArray(e["env"]))
+      return Invalid(file, absl::StrCat(where, ": env must be a list of strings"));
     for (const auto& kv : e["env"]) {
       if (kv.get<std::string>().find('=') == std::string::npos) {
         return Invalid(file, absl::StrCat(where, ": env entry \"", kv.get<std::string>(),
@@ -65,7 +67,8 @@ Status ValidateEdits(const std::string& file, const std::string& where, const js
     }
   }
   if (e.contains("deviceNodes")) {
-    if (!e["deviceNodes"].is_array()) return Invalid(file, absl::StrCat(where, ": deviceNodes must be a list"));
+    if (!e["deviceNodes"].is_array())
+      return Invalid(file, absl::StrCat(where, ": deviceNodes must be a list"));
     for (const auto& d : e["deviceNodes"]) {
       if (!d.is_object() || !IsAbsPath(d.value("path", json()))) {
         return Invalid(file, absl::StrCat(where, ": a device node needs an absolute path"));
@@ -73,8 +76,9 @@ Status ValidateEdits(const std::string& file, const std::string& where, const js
       if (d.contains("hostPath") && !IsAbsPath(d["hostPath"])) {
         return Invalid(file, absl::StrCat(where, ": device node hostPath must be absolute"));
       }
-      if (d.contains("type") && (!d["type"].is_string() ||
-                                 !std::set<std::string>{"c", "b", "u", "p"}.count(d["type"].get<std::string>()))) {
+      if (d.contains("type") &&
+          (!d["type"].is_string() ||
+           !std::set<std::string>{"c", "b", "u", "p"}.count(d["type"].get<std::string>()))) {
         return Invalid(file, absl::StrCat(where, ": device node type must be c, b, u or p"));
       }
       for (const char* k : {"major", "minor", "fileMode", "uid", "gid"}) {
@@ -88,11 +92,13 @@ Status ValidateEdits(const std::string& file, const std::string& where, const js
     }
   }
   if (e.contains("mounts")) {
-    if (!e["mounts"].is_array()) return Invalid(file, absl::StrCat(where, ": mounts must be a list"));
+    if (!e["mounts"].is_array())
+      return Invalid(file, absl::StrCat(where, ": mounts must be a list"));
     for (const auto& m : e["mounts"]) {
       if (!m.is_object() || !m.contains("hostPath") || !m["hostPath"].is_string() ||
           !IsAbsPath(m.value("containerPath", json()))) {
-        return Invalid(file, absl::StrCat(where, ": a mount needs hostPath and an absolute containerPath"));
+        return Invalid(
+            file, absl::StrCat(where, ": a mount needs hostPath and an absolute containerPath"));
       }
       if (m.contains("options") && !IsStringArray(m["options"])) {
         return Invalid(file, absl::StrCat(where, ": mount options must be a list of strings"));
@@ -103,9 +109,8 @@ Status ValidateEdits(const std::string& file, const std::string& where, const js
     }
   }
   if (e.contains("hooks")) {
-    static const std::set<std::string> kStages = {"prestart",        "createRuntime",
-                                                  "createContainer", "startContainer",
-                                                  "poststart",       "poststop"};
+    static const std::set<std::string> kStages = {
+        "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
     if (!e["hooks"].is_array()) return Invalid(file, absl::StrCat(where, ": hooks must be a list"));
     for (const auto& h : e["hooks"]) {
       if (!h.is_object() || !h.contains("hookName") || !h["hookName"].is_string() ||
@@ -181,8 +186,8 @@ Status ApplyDeviceNode(json& spec, const json& node, const std::string& device) 
         } else if (S_ISFIFO(st.st_mode)) {
           type = "p";
         } else {
-          return InvalidArgument(absl::StrCat("CDI device ", device, ": ", host_path,
-                                              " is not a device node"));
+          return InvalidArgument(
+              absl::StrCat("CDI device ", device, ": ", host_path, " is not a device node"));
         }
         major_num = major(st.st_rdev);
         minor_num = minor(st.st_rdev);
@@ -225,19 +230,17 @@ void ApplyMount(json& spec, const json& m) {
   std::string type = m.value("type", "");
   json options = m.value("options", json::array());
   if (type.empty()) type = "bind";
-  if (type == "bind" &&
-      std::none_of(options.begin(), options.end(),
-                   [](const json& o) { return o == "bind" || o == "rbind"; })) {
+  if (type == "bind" && std::none_of(options.begin(), options.end(),
+                                     [](const json& o) { return o == "bind" || o == "rbind"; })) {
     options.push_back("bind");
   }
   out["type"] = type;
   out["options"] = options;
   json& mounts = spec["mounts"];
   if (!mounts.is_array()) mounts = json::array();
-  mounts.erase(std::remove_if(mounts.begin(), mounts.end(),
-                              [&](const json& x) {
-                                return x.value("destination", "") == out["destination"];
-                              }),
+  mounts.erase(std::remove_if(
+                   mounts.begin(), mounts.end(),
+                   [&](const json& x) { return x.value("destination", "") == out["destination"]; }),
                mounts.end());
   mounts.push_back(std::move(out));
 }
@@ -246,7 +249,8 @@ Status ApplyEdits(json& spec, const json& edits, const std::string& device) {
   if (!edits.is_object()) return absl::OkStatus();
   if (edits.contains("env")) ApplyEnv(spec, edits["env"]);
   if (edits.contains("deviceNodes")) {
-    for (const auto& node : edits["deviceNodes"]) RETURN_IF_ERROR(ApplyDeviceNode(spec, node, device));
+    for (const auto& node : edits["deviceNodes"])
+      RETURN_IF_ERROR(ApplyDeviceNode(spec, node, device));
   }
   if (edits.contains("mounts")) {
     for (const auto& m : edits["mounts"]) ApplyMount(spec, m);
@@ -305,7 +309,8 @@ Status ParseCdiSpec(const std::string& file, const std::string& text,
     json edits = d.value("containerEdits", json::object());
     RETURN_IF_ERROR(ValidateEdits(file, absl::StrCat("device ", name), edits));
     std::string qualified = absl::StrCat(kind.get<std::string>(), "=", name);
-    if (parsed.count(qualified)) return Invalid(file, absl::StrCat("device ", name, " is listed twice"));
+    if (parsed.count(qualified))
+      return Invalid(file, absl::StrCat("device ", name, " is listed twice"));
     parsed[qualified] = CdiDevice{qualified, file, spec_edits, edits};
   }
   for (auto& [name, dev] : parsed) (*out)[name] = std::move(dev);
@@ -327,7 +332,8 @@ CdiRegistry LoadCdiSpecs(const std::vector<std::string>& dirs) {
     for (const auto& e : it) {
       std::string ext = e.path().extension().string();
       if (ext == ".yaml" || ext == ".yml") {
-        CRIO_LOG_WARN("CDI spec {} skipped: YAML specs are not supported, use JSON", e.path().string());
+        CRIO_LOG_WARN("CDI spec {} skipped: YAML specs are not supported, use JSON",
+                      e.path().string());
       } else if (ext == ".json") {
         files.push_back(e.path());
       }
@@ -362,8 +368,9 @@ CdiRegistry LoadCdiSpecs(const std::vector<std::string>& dirs) {
   return registry;
 }
 
-std::vector<std::string> RequestedCdiDevices(const std::vector<std::string>& cdi_devices,
-                                             const std::map<std::string, std::string>& annotations) {
+std::vector<std::string> RequestedCdiDevices(
+    const std::vector<std::string>& cdi_devices,
+    const std::map<std::string, std::string>& annotations) {
   std::vector<std::string> out;
   auto add = [&](std::string name) {
     if (!name.empty() && std::find(out.begin(), out.end(), name) == out.end()) {

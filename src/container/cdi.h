@@ -17,10 +17,9 @@
 // Invalid files are skipped with a warning naming the file and the reason.
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "util/status.h"
 

@@ -17,9 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::set<std::string>& KnownStages() {
-  static const std::set<std::string> kStages = {"prestart",        "createRuntime",
-                                                "createContainer", "startContainer",
-                                                "poststart",       "poststop"};
+  static const std::set<std::string> kStages = {
+      "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"};
   return kStages;
 }
 
@@ -72,7 +71,8 @@ StatusOr<Hook> ParseHook(const std::string& file, const std::string& text) {
   out.hook = {{"path", h["path"]}};
   for (const char* key : {"args", "env"}) {
     if (!h.contains(key)) continue;
-    if (!IsStringArray(h[key])) return Invalid(file, absl::StrCat("hook.", key, " must be a list of strings"));
+    if (!IsStringArray(h[key]))
+      return Invalid(file, absl::StrCat("hook.", key, " must be a list of strings"));
     out.hook[key] = h[key];
   }
   if (h.contains("timeout")) {
@@ -88,7 +88,8 @@ StatusOr<Hook> ParseHook(const std::string& file, const std::string& text) {
   }
   for (const auto& s : stages) {
     std::string stage = s.get<std::string>();
-    if (!KnownStages().count(stage)) return Invalid(file, absl::StrCat("unknown stage \"", stage, "\""));
+    if (!KnownStages().count(stage))
+      return Invalid(file, absl::StrCat("unknown stage \"", stage, "\""));
     out.stages.push_back(stage);
   }
 
@@ -112,7 +113,8 @@ StatusOr<Hook> ParseHook(const std::string& file, const std::string& text) {
       return Invalid(file, "when.annotations must be an object of regular expressions");
     }
     for (const auto& [k, v] : when["annotations"].items()) {
-      if (!v.is_string()) return Invalid(file, absl::StrCat("when.annotations[\"", k, "\"] must be a string"));
+      if (!v.is_string())
+        return Invalid(file, absl::StrCat("when.annotations[\"", k, "\"] must be a string"));
       ASSIGN_OR_RETURN(std::regex key_re, Compile(file, k));
       ASSIGN_OR_RETURN(std::regex value_re, Compile(file, v.get<std::string>()));
       out.annotations.emplace_back(std::move(key_re), std::move(value_re));

@@ -17,20 +17,19 @@
 // order. Invalid files are skipped with a warning naming the file and the reason.
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "util/status.h"
 
 namespace crio::container {
 
 struct Hook {
-  std::string file;       // the file it came from, for logs
-  nlohmann::json hook;    // OCI hook object: path, args, env, timeout
+  std::string file;     // the file it came from, for logs
+  nlohmann::json hook;  // OCI hook object: path, args, env, timeout
   std::vector<std::string> stages;
   bool always = false;
   bool has_bind_mounts = false;

@@ -61,8 +61,8 @@ bool IsUnifiedKey(std::string_view k) {
   size_t dot = k.find('.');
   if (dot == 0 || dot == std::string_view::npos || dot + 1 == k.size()) return false;
   for (char c : k) {
-    if (!std::islower(static_cast<unsigned char>(c)) && !std::isdigit(static_cast<unsigned char>(c)) &&
-        c != '.' && c != '_') {
+    if (!std::islower(static_cast<unsigned char>(c)) &&
+        !std::isdigit(static_cast<unsigned char>(c)) && c != '.' && c != '_') {
       return false;
     }
   }
@@ -104,9 +104,9 @@ Status ValidateUpdateResources(const v1::LinuxContainerResources& r, bool cgroup
     return Bad("memory_swap_limit_in_bytes", absl::StrCat(swap, " is below -1 (unlimited)"));
   }
   if (swap > 0 && r.memory_limit_in_bytes() > 0 && swap < r.memory_limit_in_bytes()) {
-    return Bad("memory_swap_limit_in_bytes",
-               absl::StrCat(swap, " is lower than memory_limit_in_bytes ",
-                            r.memory_limit_in_bytes()));
+    return Bad(
+        "memory_swap_limit_in_bytes",
+        absl::StrCat(swap, " is lower than memory_limit_in_bytes ", r.memory_limit_in_bytes()));
   }
   if (!r.cpuset_cpus().empty() && !IsCpuList(r.cpuset_cpus())) {
     return Bad("cpuset_cpus", absl::StrCat("\"", r.cpuset_cpus(), "\" is not a CPU list"));
@@ -131,8 +131,7 @@ Status ValidateUpdateResources(const v1::LinuxContainerResources& r, bool cgroup
   return absl::OkStatus();
 }
 
-StatusOr<json> UpdateResourcesJson(const v1::LinuxContainerResources& r,
-                                   const UpdateHost& host) {
+StatusOr<json> UpdateResourcesJson(const v1::LinuxContainerResources& r, const UpdateHost& host) {
   RETURN_IF_ERROR(ValidateUpdateResources(r, host.cgroup_v2));
   json out = json::object();
   json cpu = json::object();
@@ -146,7 +145,7 @@ StatusOr<json> UpdateResourcesJson(const v1::LinuxContainerResources& r,
   if (r.memory_limit_in_bytes() > 0) {
     json memory = {{"limit", r.memory_limit_in_bytes()}};
     int64_t swap = r.memory_swap_limit_in_bytes() != 0 ? r.memory_swap_limit_in_bytes()
-                                                        : r.memory_limit_in_bytes();
+                                                       : r.memory_limit_in_bytes();
     if (host.memory_swap) memory["swap"] = swap;
     out["memory"] = std::move(memory);
   }

@@ -3,9 +3,8 @@
 // (`runc|crun update --resources`), with the request's values checked first so a bad value is
 // refused by name instead of half-applied by the runtime.
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "api.pb.h"
 #include "util/status.h"

@@ -47,7 +47,8 @@ cgroups::PodResources ToPodResources(const v1::LinuxContainerResources& overhead
                                      const v1::LinuxContainerResources& r) {
   cgroups::PodResources out;
   if (r.cpu_shares() > 0) {
-    out.cpu_shares = static_cast<uint64_t>(r.cpu_shares() + std::max<int64_t>(0, overhead.cpu_shares()));
+    out.cpu_shares =
+        static_cast<uint64_t>(r.cpu_shares() + std::max<int64_t>(0, overhead.cpu_shares()));
   }
   if (r.cpu_quota() > 0) {
     out.cpu_quota_us = r.cpu_quota() + std::max<int64_t>(0, overhead.cpu_quota());
@@ -80,9 +81,8 @@ Status Manager::UpdateContainerResources(const std::string& id_or_prefix,
                                          const v1::LinuxContainerResources& resources) {
   const bool v2 = HostIsCgroupV2();
   const container::HostInfo host = container::ProbeHost(v2);
-  container::UpdateHost update_host{.cgroup_v2 = v2,
-                                    .memory_swap = host.memory_swap,
-                                    .hugetlb = host.hugetlb};
+  container::UpdateHost update_host{
+      .cgroup_v2 = v2, .memory_swap = host.memory_swap, .hugetlb = host.hugetlb};
   ASSIGN_OR_RETURN(nlohmann::json update, container::UpdateResourcesJson(resources, update_host));
 
   ASSIGN_OR_RETURN(std::string id, state_->ResolveContainerId(id_or_prefix));

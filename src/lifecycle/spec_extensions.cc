@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "container/cdi.h"
 #include "absl/strings/str_join.h"
+#include "container/cdi.h"
 #include "container/hooks.h"
 #include "lifecycle/manager.h"
 #include "util/log.h"
@@ -23,8 +23,7 @@ Status Manager::ApplySpecExtensions(nlohmann::json& spec, const v1::ContainerCon
     container::CdiRegistry registry = container::LoadCdiSpecs(deps_.config.runtime.cdi_spec_dirs);
     Status st = container::ApplyCdiDevices(spec, registry, requested);
     if (!st.ok()) return Annotate(st, absl::StrCat("container ", config.metadata().name()));
-    CRIO_LOG_INFO("container={}: CDI devices {}", id,
-                  absl::StrJoin(requested, ","));
+    CRIO_LOG_INFO("container={}: CDI devices {}", id, absl::StrJoin(requested, ","));
   }
   // Loaded per container, so edits in hooks_dir apply without a restart (CRI-O watches it).
   container::HookSet hooks = container::LoadHooks(deps_.config.runtime.hooks_dir);

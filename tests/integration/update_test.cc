@@ -6,9 +6,13 @@
 //
 // Each test starts its own daemon on its own temp root, with hooks_dir and cdi_spec_dirs in a
 // temp dir, and pods in a random cgroupfs parent "/crio-cpp-test-<hex>" removed at the end.
+// The generated CRI headers come first: their Signal enum clashes with <signal.h> macros.
+// clang-format off
 #include "daemon_harness.h"
 #include "registry_fixture.h"
+// clang-format on
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,14 +21,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 namespace crio::testing {
 namespace {
@@ -127,7 +129,8 @@ std::string Trim(std::string s) {
 // unified tree (v2).
 std::string CgroupFile(const std::string& controller, const std::string& cgroup,
                        const std::string& file) {
-  std::string base = CgroupV2() ? std::string(kCgroupRoot) : std::string(kCgroupRoot) + "/" + controller;
+  std::string base =
+      CgroupV2() ? std::string(kCgroupRoot) : std::string(kCgroupRoot) + "/" + controller;
   return Trim(ReadFile(base + cgroup + "/" + file));
 }
 
@@ -145,7 +148,8 @@ class UpdateTest : public ::testing::TestWithParam<std::string> {
                 "#!/bin/sh\n"
                 "exec unshare --mount --propagation private /bin/sh -c "
                 "'mount -t tmpfs -o size=4k crio-test-hide-cgroup2 /sys/fs/cgroup/unified && "
-                "exec " + PathOf("crun") + " \"$@\"' crun \"$@\"\n");
+                "exec " +
+                    PathOf("crun") + " \"$@\"' crun \"$@\"\n");
       fs::permissions(env_.Sub("crun-wrapper"), fs::perms::owner_all);
     }
     auto registry = UpdateRegistry::Get();
@@ -167,12 +171,21 @@ class UpdateTest : public ::testing::TestWithParam<std::string> {
     DaemonOptions options;
     options.config_text =
         "[crio.image]\n"
-        "registries_conf = \"" + env_.Sub("registries.conf") + "\"\n"
-        "registries_conf_dir = \"" + env_.Sub("registries.conf.d") + "\"\n"
-        "signature_policy = \"" + env_.Sub("policy.json") + "\"\n"
+        "registries_conf = \"" +
+        env_.Sub("registries.conf") +
+        "\"\n"
+        "registries_conf_dir = \"" +
+        env_.Sub("registries.conf.d") +
+        "\"\n"
+        "signature_policy = \"" +
+        env_.Sub("policy.json") +
+        "\"\n"
         "[crio.runtime]\n"
-        "hooks_dir = [\"" + env_.Sub("hooks-a") + "\", \"" + env_.Sub("hooks-b") + "\"]\n"
-        "cdi_spec_dirs = [\"" + env_.Sub("cdi") + "\"]\n" +
+        "hooks_dir = [\"" +
+        env_.Sub("hooks-a") + "\", \"" + env_.Sub("hooks-b") +
+        "\"]\n"
+        "cdi_spec_dirs = [\"" +
+        env_.Sub("cdi") + "\"]\n" +
         (CrunNeedsHybridWorkaround()
              ? "[crio.runtime.runtimes.crun]\nruntime_path = \"" + env_.Sub("crun-wrapper") + "\"\n"
              : "");
@@ -426,15 +439,14 @@ TEST_P(UpdateTest, Hooks_MatchingHookRunsAtItsStage_NonMatchingDoesNot) {
   // The runtime passes the container state on stdin; keep it to check id and status.
   WriteFile(env_.Sub("hook.sh"), "#!/bin/sh\ncat > " + out + "/$1.json\n");
   fs::permissions(env_.Sub("hook.sh"), fs::perms::owner_all);
-  auto hook_file = [&](const std::string& name, const std::string& when,
-                       const std::string& stage) {
+  auto hook_file = [&](const std::string& name, const std::string& when, const std::string& stage) {
     return R"({"version":"1.0.0","hook":{"path":")" + env_.Sub("hook.sh") +
-           R"(","args":["hook.sh",")" + name + R"("]},"when":)" + when + R"(,"stages":[")" +
-           stage + R"("]})";
+           R"(","args":["hook.sh",")" + name + R"("]},"when":)" + when + R"(,"stages":[")" + stage +
+           R"("]})";
   };
-  WriteFile(env_.Sub("hooks-a/10-annot.json"),
-            hook_file("annot", R"({"annotations":{"^example\\.com/hooked$":"^yes$"}})",
-                      "createRuntime"));
+  WriteFile(
+      env_.Sub("hooks-a/10-annot.json"),
+      hook_file("annot", R"({"annotations":{"^example\\.com/hooked$":"^yes$"}})", "createRuntime"));
   WriteFile(env_.Sub("hooks-a/20-cmd.json"),
             hook_file("cmd", R"({"commands":["nginx"]})", "createRuntime"));
   // Overridden by the same-named file of the later dir, which has another stage.
@@ -481,7 +493,8 @@ TEST_P(UpdateTest, CdiDevice_EnvMountAndDeviceNodeShowUpInTheContainer) {
     "containerEdits": {"env": ["CDI_SPEC_LEVEL=1"]},
     "devices": [{"name": "null", "containerEdits": {
       "env": ["CDI_TEST=hello"],
-      "mounts": [{"hostPath": ")" + env_.Sub("cdi-data") + R"(", "containerPath": "/etc/cdi-data",
+      "mounts": [{"hostPath": ")" + env_.Sub("cdi-data") +
+                                           R"(", "containerPath": "/etc/cdi-data",
                   "options": ["ro"]}],
       "deviceNodes": [{"path": "/dev/cdi-null", "hostPath": "/dev/null"}]}}]})");
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
@@ -492,9 +505,10 @@ TEST_P(UpdateTest, CdiDevice_EnvMountAndDeviceNodeShowUpInTheContainer) {
   config.add_cdi_devices()->set_name("example.com/test=null");
   std::string id = RunCtr(pod_id, pod, config);
   ASSERT_FALSE(id.empty());
-  v1::ExecSyncResponse r = Exec(
-      id, "echo $CDI_TEST $CDI_SPEC_LEVEL; cat /etc/cdi-data; stat -c '%F %t:%T' /dev/cdi-null;"
-          " echo x > /dev/cdi-null && echo writable");
+  v1::ExecSyncResponse r =
+      Exec(id,
+           "echo $CDI_TEST $CDI_SPEC_LEVEL; cat /etc/cdi-data; stat -c '%F %t:%T' /dev/cdi-null;"
+           " echo x > /dev/cdi-null && echo writable");
   EXPECT_EQ(r.stdout(), "hello 1\nfrom-cdi\ncharacter special file 1:3\nwritable\n") << r.stderr();
 
   std::string unknown;

@@ -135,9 +135,11 @@ TEST(CdiApply, SpecThenDeviceEdits_EnvDevicesMountsHooksGids) {
   EXPECT_EQ(dev["minor"], 3);
   const json& rules = spec["linux"]["resources"]["devices"];
   ASSERT_EQ(rules.size(), 2u);
-  EXPECT_EQ(rules[1], json::parse(R"({"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"})"));
+  EXPECT_EQ(rules[1],
+            json::parse(R"({"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"})"));
   ASSERT_EQ(spec["mounts"].size(), 1u);  // replaced the tmpfs at the same destination
-  EXPECT_EQ(spec["mounts"][0], json::parse(R"({"destination":"/etc/cdi-host","source":"/etc/hostname",
+  EXPECT_EQ(spec["mounts"][0],
+            json::parse(R"({"destination":"/etc/cdi-host","source":"/etc/hostname",
                                                "type":"bind","options":["ro","bind"]})"));
   EXPECT_EQ(spec["hooks"]["createContainer"][0],
             json::parse(R"({"path":"/bin/true","args":["true"]})"));

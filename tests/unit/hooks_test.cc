@@ -50,8 +50,8 @@ json Spec(const std::string& cmd, const json& annotations = json::object()) {
 }
 
 TEST(HooksParse, ValidFile_KeepsHookFieldsAndStages) {
-  auto hook = ParseHook("a.json", HookJson("/bin/hook", R"({"always":true})",
-                                           R"(["createRuntime","poststop"])"));
+  auto hook = ParseHook(
+      "a.json", HookJson("/bin/hook", R"({"always":true})", R"(["createRuntime","poststop"])"));
   ASSERT_TRUE(hook.ok()) << hook.status();
   EXPECT_EQ(hook->hook, json::parse(R"({"path":"/bin/hook","args":["x","1"],"timeout":3})"));
   EXPECT_EQ(hook->stages, (std::vector<std::string>{"createRuntime", "poststop"}));
