@@ -7,12 +7,15 @@
 #include "crio_state.pb.h"
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cgroups/cgroup_manager.h"
 #include "config/config.h"
@@ -99,10 +102,30 @@ class Manager {
                                          int64_t timeout_seconds);
   Status ReopenContainerLog(const std::string& id);
 
+  // ---- Resources (lifecycle/resources.cc) ----
+  // Applies `resources` to a created or running container through its runtime
+  // (`<runtime> update`), then records them (ContainerStatus.resources, config.json).
+  // Errors: NotFound (unknown id); InvalidArgument naming the bad field; FailedPrecondition when
+  // the container has exited; Internal with the runtime's message.
+  Status UpdateContainerResources(const std::string& id,
+                                  const v1::LinuxContainerResources& resources);
+  // Writes `resources` plus `overhead` (cpu shares, quota and memory added up; period and
+  // cpusets from `resources`) to the pod's cgroup (its cgroup_parent) and records both in the
+  // pod's config. Errors: NotFound (unknown pod); InvalidArgument naming the bad field;
+  // FailedPrecondition when the pod is not ready or has no cgroup_parent of its own (the
+  // default parent is shared by pods); cgroup write errors.
+  Status UpdatePodSandboxResources(const std::string& pod_id,
+                                   const v1::LinuxContainerResources& overhead,
+                                   const v1::LinuxContainerResources& resources);
+
  private:
   explicit Manager(ManagerDeps deps, std::unique_ptr<state::StateStore> state);
 
   StatusOr<oci::Runtime*> RuntimeFor(const std::string& handler);
+  // OCI hooks from hooks_dir and the container's CDI devices, added to its freshly built
+  // spec (lifecycle/spec_extensions.cc). InvalidArgument for an unresolvable CDI device.
+  Status ApplySpecExtensions(nlohmann::json& spec, const v1::ContainerConfig& config,
+                             const std::string& id);
   // Reads the container's exit from the monitor when it is running; persists changes.
   state::ContainerState Refresh(state::ContainerState ctr);
   Status StopContainerLocked(state::ContainerState& ctr, int64_t timeout_seconds);

@@ -51,6 +51,13 @@ class RuntimeService final : public v1::RuntimeService::Service {
                         v1::ExecSyncResponse*) override;
   grpc::Status ReopenContainerLog(grpc::ServerContext*, const v1::ReopenContainerLogRequest*,
                                   v1::ReopenContainerLogResponse*) override;
+  // server/resources_rpcs.cc
+  grpc::Status UpdateContainerResources(grpc::ServerContext*,
+                                        const v1::UpdateContainerResourcesRequest*,
+                                        v1::UpdateContainerResourcesResponse*) override;
+  grpc::Status UpdatePodSandboxResources(grpc::ServerContext*,
+                                         const v1::UpdatePodSandboxResourcesRequest*,
+                                         v1::UpdatePodSandboxResourcesResponse*) override;
 
 // RPCs whose issues have not landed yet answer UNIMPLEMENTED naming themselves.
 #define CRIO_PENDING_UNARY(Name)                                                    \
@@ -63,7 +70,6 @@ class RuntimeService final : public v1::RuntimeService::Service {
       override {                                                                     \
     return Pending(#Name);                                                           \
   }
-  CRIO_PENDING_UNARY(UpdateContainerResources)
   CRIO_PENDING_UNARY(Exec)
   CRIO_PENDING_UNARY(Attach)
   CRIO_PENDING_UNARY(PortForward)
@@ -81,7 +87,6 @@ class RuntimeService final : public v1::RuntimeService::Service {
   CRIO_PENDING_UNARY(ListPodSandboxMetrics)
   CRIO_PENDING_STREAM(StreamPodSandboxMetrics, StreamPodSandboxMetricsRequest,
                       StreamPodSandboxMetricsResponse)
-  CRIO_PENDING_UNARY(UpdatePodSandboxResources)
 #undef CRIO_PENDING_UNARY
 #undef CRIO_PENDING_STREAM
 

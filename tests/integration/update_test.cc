@@ -1,0 +1,556 @@
+// Container configuration fidelity through the real daemon, on crun and runc:
+// UpdateContainerResources (the container's cgroup files and ContainerStatus show the new
+// limits), UpdatePodSandboxResources (the pod cgroup), OCI hooks from a temp hooks_dir (they run,
+// at their stage, only when `when` matches) and CDI devices from a temp cdi_spec_dirs (env, mount
+// and device node inside the container).
+//
+// Each test starts its own daemon on its own temp root, with hooks_dir and cdi_spec_dirs in a
+// temp dir, and pods in a random cgroupfs parent "/crio-cpp-test-<hex>" removed at the end.
+// The generated CRI headers come first: their Signal enum clashes with <signal.h> macros.
+// clang-format off
+#include "daemon_harness.h"
+#include "registry_fixture.h"
+// clang-format on
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace crio::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr char kCgroupRoot[] = "/sys/fs/cgroup";
+constexpr char kSleepUntilTerm[] = "trap 'exit 0' TERM; sleep 3600 & wait";
+
+class UpdateRegistry : public ::testing::Environment {
+ public:
+  static StatusOr<RegistryFixture*> Get() {
+    if (!started_) {
+      started_ = true;
+      auto fixture = RegistryFixture::Start();
+      if (!fixture.ok()) {
+        status_ = fixture.status();
+      } else {
+        status_ = (*fixture)->PushTestImages();
+        fixture_ = *std::move(fixture);
+      }
+    }
+    if (!status_.ok()) return status_;
+    return fixture_.get();
+  }
+  void TearDown() override {
+    fixture_.reset();
+    started_ = false;
+    status_ = absl::OkStatus();
+  }
+
+ private:
+  static inline bool started_ = false;
+  static inline Status status_;
+  static inline std::unique_ptr<RegistryFixture> fixture_;
+};
+
+[[maybe_unused]] ::testing::Environment* const kUpdateRegistry =
+    ::testing::AddGlobalTestEnvironment(new UpdateRegistry);
+
+std::string PathOf(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
+  }
+  return "";
+}
+
+std::string RandomHex(size_t n) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += kDigits[rng() % 16];
+  return out;
+}
+
+bool CgroupV2() { return fs::exists(std::string(kCgroupRoot) + "/cgroup.controllers"); }
+
+// See lifecycle_test.cc: crun 1.8 refuses hybrid hosts whose cgroup2 tree has controllers.
+bool CrunNeedsHybridWorkaround() {
+  if (CgroupV2()) return false;
+  std::ifstream controllers(std::string(kCgroupRoot) + "/unified/cgroup.controllers");
+  std::string first;
+  return static_cast<bool>(controllers >> first);
+}
+
+std::vector<std::string> CgroupHierarchies() {
+  if (CgroupV2()) return {kCgroupRoot};
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(kCgroupRoot, ec)) {
+    if (e.is_directory(ec) && !e.is_symlink(ec)) out.push_back(e.path().string());
+  }
+  return out;
+}
+
+void RemoveCgroupTree(const std::string& dir) {
+  std::vector<std::string> subs;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) subs.push_back(it->path().string());
+  }
+  std::sort(subs.begin(), subs.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const auto& s : subs) ::rmdir(s.c_str());
+  ::rmdir(dir.c_str());
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// A cgroup file of `cgroup` ("/parent/crio-<id>") in `controller`'s hierarchy (v1) or the
+// unified tree (v2).
+std::string CgroupFile(const std::string& controller, const std::string& cgroup,
+                       const std::string& file) {
+  std::string base =
+      CgroupV2() ? std::string(kCgroupRoot) : std::string(kCgroupRoot) + "/" + controller;
+  return Trim(ReadFile(base + cgroup + "/" + file));
+}
+
+class UpdateTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::string Handler() const { return GetParam(); }
+
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    if (!RegistryFixture::Available()) GTEST_SKIP() << "docker-registry is not installed";
+    if (PathOf("conmon").empty()) GTEST_SKIP() << "conmon is not installed";
+    if (PathOf(Handler()).empty()) GTEST_SKIP() << Handler() << " is not installed";
+    if (CrunNeedsHybridWorkaround()) {
+      WriteFile(env_.Sub("crun-wrapper"),
+                "#!/bin/sh\n"
+                "exec unshare --mount --propagation private /bin/sh -c "
+                "'mount -t tmpfs -o size=4k crio-test-hide-cgroup2 /sys/fs/cgroup/unified && "
+                "exec " +
+                    PathOf("crun") + " \"$@\"' crun \"$@\"\n");
+      fs::permissions(env_.Sub("crun-wrapper"), fs::perms::owner_all);
+    }
+    auto registry = UpdateRegistry::Get();
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    registry_ = *registry;
+    fs::create_directories(env_.Sub("registries.conf.d"));
+    fs::create_directories(env_.Sub("hooks-a"));
+    fs::create_directories(env_.Sub("hooks-b"));
+    fs::create_directories(env_.Sub("cdi"));
+    fs::create_directories(env_.Sub("out"));
+    WriteFile(env_.Sub("registries.conf"),
+              "[[registry]]\nlocation = \"" + registry_->host() + "\"\ninsecure = true\n");
+    WriteFile(env_.Sub("policy.json"), R"({"default":[{"type":"insecureAcceptAnything"}]})");
+    cgroup_parent_ = "/crio-cpp-test-" + RandomHex(12);
+  }
+
+  // Starts the daemon; tests first put their hook and CDI files in place.
+  void StartDaemon() {
+    DaemonOptions options;
+    options.config_text =
+        "[crio.image]\n"
+        "registries_conf = \"" +
+        env_.Sub("registries.conf") +
+        "\"\n"
+        "registries_conf_dir = \"" +
+        env_.Sub("registries.conf.d") +
+        "\"\n"
+        "signature_policy = \"" +
+        env_.Sub("policy.json") +
+        "\"\n"
+        "[crio.runtime]\n"
+        "hooks_dir = [\"" +
+        env_.Sub("hooks-a") + "\", \"" + env_.Sub("hooks-b") +
+        "\"]\n"
+        "cdi_spec_dirs = [\"" +
+        env_.Sub("cdi") + "\"]\n" +
+        (CrunNeedsHybridWorkaround()
+             ? "[crio.runtime.runtimes.crun]\nruntime_path = \"" + env_.Sub("crun-wrapper") + "\"\n"
+             : "");
+    auto daemon = Daemon::Start(options);
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    daemon_ = *std::move(daemon);
+    v1::PullImageRequest req;
+    req.mutable_image()->set_image(Ref());
+    v1::PullImageResponse resp;
+    auto ctx = daemon_->Context(seconds(120));
+    grpc::Status st = daemon_->image().PullImage(ctx.get(), req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+
+  void TearDown() override {
+    if (daemon_) {
+      for (const auto& id : pods_) {
+        v1::RemovePodSandboxRequest req;
+        req.set_pod_sandbox_id(id);
+        v1::RemovePodSandboxResponse resp;
+        auto ctx = daemon_->Context(seconds(120));
+        grpc::Status st = rt().RemovePodSandbox(ctx.get(), req, &resp);
+        EXPECT_TRUE(st.ok()) << st.error_message();
+      }
+    }
+    daemon_.reset();
+    if (cgroup_parent_.rfind("/crio-cpp-test-", 0) == 0) {
+      for (const auto& h : CgroupHierarchies()) RemoveCgroupTree(h + cgroup_parent_);
+    }
+  }
+
+  v1::RuntimeService::Stub& rt() { return daemon_->runtime(); }
+  std::string Ref() const { return registry_->Reference("busybox:latest"); }
+
+  v1::PodSandboxConfig PodConfig(const std::string& name) {
+    v1::PodSandboxConfig config;
+    auto* md = config.mutable_metadata();
+    md->set_name(name);
+    md->set_namespace_("update-test");
+    md->set_uid("uid-" + RandomHex(16));
+    config.set_hostname(name);
+    std::string log_dir = env_.Sub("logs/" + md->uid());
+    fs::create_directories(log_dir);
+    config.set_log_directory(log_dir);
+    config.mutable_linux()->set_cgroup_parent(cgroup_parent_);
+    auto* ns = config.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+    ns->set_network(v1::NamespaceMode::POD);
+    ns->set_pid(v1::NamespaceMode::CONTAINER);
+    ns->set_ipc(v1::NamespaceMode::POD);
+    return config;
+  }
+
+  std::string RunPod(const v1::PodSandboxConfig& config) {
+    v1::RunPodSandboxRequest req;
+    *req.mutable_config() = config;
+    req.set_runtime_handler(Handler());
+    v1::RunPodSandboxResponse resp;
+    auto ctx = daemon_->Context(seconds(120));
+    grpc::Status st = rt().RunPodSandbox(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    if (st.ok()) pods_.push_back(resp.pod_sandbox_id());
+    return resp.pod_sandbox_id();
+  }
+
+  v1::ContainerConfig CtrConfig(const std::string& name) {
+    v1::ContainerConfig config;
+    config.mutable_metadata()->set_name(name);
+    config.mutable_image()->set_image(Ref());
+    for (const char* arg : {"sh", "-c", kSleepUntilTerm}) config.add_command(arg);
+    config.set_log_path(name + ".log");
+    return config;
+  }
+
+  grpc::Status CreateCtr(const std::string& pod_id, const v1::PodSandboxConfig& pod,
+                         const v1::ContainerConfig& config, std::string* id) {
+    v1::CreateContainerRequest req;
+    req.set_pod_sandbox_id(pod_id);
+    *req.mutable_config() = config;
+    *req.mutable_sandbox_config() = pod;
+    v1::CreateContainerResponse resp;
+    auto ctx = daemon_->Context(seconds(120));
+    grpc::Status st = rt().CreateContainer(ctx.get(), req, &resp);
+    *id = resp.container_id();
+    return st;
+  }
+
+  std::string RunCtr(const std::string& pod_id, const v1::PodSandboxConfig& pod,
+                     const v1::ContainerConfig& config) {
+    std::string id;
+    grpc::Status st = CreateCtr(pod_id, pod, config, &id);
+    EXPECT_TRUE(st.ok()) << "CreateContainer: " << st.error_message();
+    if (!st.ok()) return "";
+    v1::StartContainerRequest req;
+    req.set_container_id(id);
+    v1::StartContainerResponse resp;
+    auto ctx = daemon_->Context(seconds(60));
+    st = rt().StartContainer(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << "StartContainer: " << st.error_message();
+    return st.ok() ? id : "";
+  }
+
+  grpc::Status Update(const std::string& id, const v1::LinuxContainerResources& r) {
+    v1::UpdateContainerResourcesRequest req;
+    req.set_container_id(id);
+    *req.mutable_linux() = r;
+    v1::UpdateContainerResourcesResponse resp;
+    auto ctx = daemon_->Context(seconds(60));
+    return rt().UpdateContainerResources(ctx.get(), req, &resp);
+  }
+
+  v1::ContainerStatus CtrStatus(const std::string& id) {
+    v1::ContainerStatusRequest req;
+    req.set_container_id(id);
+    v1::ContainerStatusResponse resp;
+    auto ctx = daemon_->Context();
+    grpc::Status st = rt().ContainerStatus(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.status();
+  }
+
+  v1::ExecSyncResponse Exec(const std::string& id, const std::string& script) {
+    v1::ExecSyncRequest req;
+    req.set_container_id(id);
+    for (const char* arg : {"sh", "-c"}) req.add_cmd(arg);
+    req.add_cmd(script);
+    req.set_timeout(20);
+    v1::ExecSyncResponse resp;
+    auto ctx = daemon_->Context(seconds(30));
+    grpc::Status st = rt().ExecSync(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  }
+
+  TempDir env_;
+  RegistryFixture* registry_ = nullptr;
+  std::string cgroup_parent_;
+  std::unique_ptr<Daemon> daemon_;
+  std::vector<std::string> pods_;
+};
+
+std::string ParamName(const ::testing::TestParamInfo<std::string>& p) { return p.param; }
+INSTANTIATE_TEST_SUITE_P(Handlers, UpdateTest, ::testing::Values("crun", "runc"), ParamName);
+
+// ---- UpdateContainerResources ----------------------------------------------------------------
+
+TEST_P(UpdateTest, UpdateContainerResources_RunningContainer_CgroupAndStatusShowNewLimits) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  v1::PodSandboxConfig pod = PodConfig("upd");
+  std::string pod_id = RunPod(pod);
+  ASSERT_FALSE(pod_id.empty());
+  v1::ContainerConfig config = CtrConfig("app");
+  config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(256 << 20);
+  config.mutable_linux()->mutable_resources()->set_oom_score_adj(100);
+  std::string id = RunCtr(pod_id, pod, config);
+  ASSERT_FALSE(id.empty());
+  const std::string cgroup = cgroup_parent_ + "/crio-" + id;
+  ASSERT_EQ(CgroupFile("memory", cgroup, CgroupV2() ? "memory.max" : "memory.limit_in_bytes"),
+            std::to_string(256 << 20));
+
+  v1::LinuxContainerResources r;
+  r.set_memory_limit_in_bytes(64 << 20);
+  r.set_cpu_shares(512);
+  r.set_cpu_quota(50000);
+  r.set_cpu_period(100000);
+  grpc::Status st = Update(id, r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+
+  if (CgroupV2()) {
+    EXPECT_EQ(CgroupFile("memory", cgroup, "memory.max"), std::to_string(64 << 20));
+    EXPECT_EQ(CgroupFile("cpu", cgroup, "cpu.max"), "50000 100000");
+  } else {
+    EXPECT_EQ(CgroupFile("memory", cgroup, "memory.limit_in_bytes"), std::to_string(64 << 20));
+    EXPECT_EQ(CgroupFile("cpu", cgroup, "cpu.shares"), "512");
+    EXPECT_EQ(CgroupFile("cpu", cgroup, "cpu.cfs_quota_us"), "50000");
+    EXPECT_EQ(CgroupFile("cpu", cgroup, "cpu.cfs_period_us"), "100000");
+  }
+  // What the container itself sees: its own cgroup is mounted at /sys/fs/cgroup.
+  if (!CgroupV2()) {
+    v1::ExecSyncResponse out = Exec(id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes");
+    EXPECT_EQ(Trim(out.stdout()), std::to_string(64 << 20)) << out.stderr();
+  }
+  v1::ContainerStatus status = CtrStatus(id);
+  EXPECT_EQ(status.resources().linux().memory_limit_in_bytes(), 64 << 20);
+  EXPECT_EQ(status.resources().linux().cpu_shares(), 512);
+  EXPECT_EQ(status.resources().linux().cpu_quota(), 50000);
+  EXPECT_EQ(status.resources().linux().oom_score_adj(), 100);  // not updatable; kept
+}
+
+TEST_P(UpdateTest, UpdateContainerResources_BadRequests_AreRefusedWithTheRightCode) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  v1::LinuxContainerResources ok;
+  ok.set_cpu_shares(256);
+  grpc::Status st = Update("0123456789abcdef-no-such-container", ok);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+
+  v1::PodSandboxConfig pod = PodConfig("bad");
+  std::string pod_id = RunPod(pod);
+  ASSERT_FALSE(pod_id.empty());
+  std::string id = RunCtr(pod_id, pod, CtrConfig("app"));
+  ASSERT_FALSE(id.empty());
+  v1::LinuxContainerResources bad;
+  bad.set_memory_limit_in_bytes(-5);
+  st = Update(id, bad);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("memory_limit_in_bytes"), std::string::npos)
+      << st.error_message();
+
+  v1::StopContainerRequest stop;
+  stop.set_container_id(id);
+  stop.set_timeout(5);
+  v1::StopContainerResponse stop_resp;
+  auto ctx = daemon_->Context(seconds(60));
+  ASSERT_TRUE(rt().StopContainer(ctx.get(), stop, &stop_resp).ok());
+  st = Update(id, ok);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+}
+
+// ---- UpdatePodSandboxResources ---------------------------------------------------------------
+
+TEST_P(UpdateTest, UpdatePodSandboxResources_WritesResourcesPlusOverheadToThePodCgroup) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  v1::PodSandboxConfig pod = PodConfig("podres");
+  std::string pod_id = RunPod(pod);
+  ASSERT_FALSE(pod_id.empty());
+  v1::UpdatePodSandboxResourcesRequest req;
+  req.set_pod_sandbox_id(pod_id);
+  req.mutable_resources()->set_memory_limit_in_bytes(200 << 20);
+  req.mutable_resources()->set_cpu_shares(300);
+  req.mutable_overhead()->set_memory_limit_in_bytes(20 << 20);
+  v1::UpdatePodSandboxResourcesResponse resp;
+  auto ctx = daemon_->Context();
+  grpc::Status st = rt().UpdatePodSandboxResources(ctx.get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  if (CgroupV2()) {
+    EXPECT_EQ(CgroupFile("memory", cgroup_parent_, "memory.max"), std::to_string(220 << 20));
+  } else {
+    EXPECT_EQ(CgroupFile("memory", cgroup_parent_, "memory.limit_in_bytes"),
+              std::to_string(220 << 20));
+    EXPECT_EQ(CgroupFile("cpu", cgroup_parent_, "cpu.shares"), "300");
+  }
+  req.set_pod_sandbox_id("no-such-pod");
+  auto ctx2 = daemon_->Context();
+  st = rt().UpdatePodSandboxResources(ctx2.get(), req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+}
+
+// ---- OCI hooks -------------------------------------------------------------------------------
+
+TEST_P(UpdateTest, Hooks_MatchingHookRunsAtItsStage_NonMatchingDoesNot) {
+  const std::string out = env_.Sub("out");
+  // The runtime passes the container state on stdin; keep it to check id and status.
+  WriteFile(env_.Sub("hook.sh"), "#!/bin/sh\ncat > " + out + "/$1.json\n");
+  fs::permissions(env_.Sub("hook.sh"), fs::perms::owner_all);
+  auto hook_file = [&](const std::string& name, const std::string& when, const std::string& stage) {
+    return R"({"version":"1.0.0","hook":{"path":")" + env_.Sub("hook.sh") +
+           R"(","args":["hook.sh",")" + name + R"("]},"when":)" + when + R"(,"stages":[")" + stage +
+           R"("]})";
+  };
+  WriteFile(
+      env_.Sub("hooks-a/10-annot.json"),
+      hook_file("annot", R"({"annotations":{"^example\\.com/hooked$":"^yes$"}})", "createRuntime"));
+  WriteFile(env_.Sub("hooks-a/20-cmd.json"),
+            hook_file("cmd", R"({"commands":["nginx"]})", "createRuntime"));
+  // Overridden by the same-named file of the later dir, which has another stage.
+  WriteFile(env_.Sub("hooks-a/30-poststart.json"),
+            hook_file("overridden", R"({"always":true})", "poststart"));
+  WriteFile(env_.Sub("hooks-b/30-poststart.json"),
+            hook_file("poststart", R"({"always":true})", "poststart"));
+  WriteFile(env_.Sub("hooks-b/40-broken.json"), "{ not json");
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+
+  v1::PodSandboxConfig pod = PodConfig("hooks");
+  std::string pod_id = RunPod(pod);
+  ASSERT_FALSE(pod_id.empty());
+  v1::ContainerConfig config = CtrConfig("hooked");
+  (*config.mutable_annotations())["example.com/hooked"] = "yes";
+  std::string id = RunCtr(pod_id, pod, config);
+  ASSERT_FALSE(id.empty());
+
+  auto annot = nlohmann::json::parse(ReadFile(out + "/annot.json"), nullptr, false);
+  ASSERT_FALSE(annot.is_discarded()) << ReadFile(out + "/annot.json");
+  EXPECT_EQ(annot["id"], id);
+  // createRuntime runs before the user process starts: runc reports "creating", crun "created".
+  EXPECT_TRUE(annot["status"] == "creating" || annot["status"] == "created") << annot.dump();
+  auto post = nlohmann::json::parse(ReadFile(out + "/poststart.json"), nullptr, false);
+  ASSERT_FALSE(post.is_discarded()) << ReadFile(out + "/poststart.json");
+  EXPECT_EQ(post["id"], id);
+  EXPECT_FALSE(fs::exists(out + "/cmd.json"));
+  EXPECT_FALSE(fs::exists(out + "/overridden.json"));
+  EXPECT_TRUE(daemon_->WaitForLog("40-broken.json", seconds(2))) << daemon_->Log();
+
+  // A container without the annotation gets no createRuntime hook.
+  fs::remove(out + "/annot.json");
+  std::string plain = RunCtr(pod_id, pod, CtrConfig("plain"));
+  ASSERT_FALSE(plain.empty());
+  EXPECT_FALSE(fs::exists(out + "/annot.json"));
+}
+
+// ---- CDI -------------------------------------------------------------------------------------
+
+TEST_P(UpdateTest, CdiDevice_EnvMountAndDeviceNodeShowUpInTheContainer) {
+  WriteFile(env_.Sub("cdi-data"), "from-cdi\n");
+  WriteFile(env_.Sub("cdi/test.json"), R"({
+    "cdiVersion": "0.6.0", "kind": "example.com/test",
+    "containerEdits": {"env": ["CDI_SPEC_LEVEL=1"]},
+    "devices": [{"name": "null", "containerEdits": {
+      "env": ["CDI_TEST=hello"],
+      "mounts": [{"hostPath": ")" + env_.Sub("cdi-data") +
+                                           R"(", "containerPath": "/etc/cdi-data",
+                  "options": ["ro"]}],
+      "deviceNodes": [{"path": "/dev/cdi-null", "hostPath": "/dev/null"}]}}]})");
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  v1::PodSandboxConfig pod = PodConfig("cdi");
+  std::string pod_id = RunPod(pod);
+  ASSERT_FALSE(pod_id.empty());
+  v1::ContainerConfig config = CtrConfig("dev");
+  config.add_cdi_devices()->set_name("example.com/test=null");
+  std::string id = RunCtr(pod_id, pod, config);
+  ASSERT_FALSE(id.empty());
+  v1::ExecSyncResponse r =
+      Exec(id,
+           "echo $CDI_TEST $CDI_SPEC_LEVEL; cat /etc/cdi-data; stat -c '%F %t:%T' /dev/cdi-null;"
+           " echo x > /dev/cdi-null && echo writable");
+  EXPECT_EQ(r.stdout(), "hello 1\nfrom-cdi\ncharacter special file 1:3\nwritable\n") << r.stderr();
+
+  std::string unknown;
+  v1::ContainerConfig bad = CtrConfig("bad");
+  bad.add_cdi_devices()->set_name("example.com/test=missing");
+  grpc::Status st = CreateCtr(pod_id, pod, bad, &unknown);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("example.com/test=missing"), std::string::npos)
+      << st.error_message();
+}
+
+// ---- User namespaces -------------------------------------------------------------------------
+
+// Pods asking for a user namespace with mappings are refused, naming why, rather than run
+// without one (see the note in lifecycle::Manager::RunPodSandbox).
+TEST(UserNamespaces, PodWithUsernsMappings_IsRefusedWithFailedPrecondition) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  auto daemon = Daemon::Start();
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  v1::RunPodSandboxRequest req;
+  auto* md = req.mutable_config()->mutable_metadata();
+  md->set_name("userns");
+  md->set_namespace_("update-test");
+  md->set_uid("uid-" + RandomHex(16));
+  auto* userns = req.mutable_config()
+                     ->mutable_linux()
+                     ->mutable_security_context()
+                     ->mutable_namespace_options()
+                     ->mutable_userns_options();
+  userns->set_mode(v1::NamespaceMode::POD);
+  auto* uid = userns->add_uids();
+  uid->set_host_id(100000);
+  uid->set_container_id(0);
+  uid->set_length(65536);
+  *userns->add_gids() = *uid;
+  v1::RunPodSandboxResponse resp;
+  auto ctx = (*daemon)->Context();
+  grpc::Status st = (*daemon)->runtime().RunPodSandbox(ctx.get(), req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_NE(st.error_message().find("user namespaces"), std::string::npos) << st.error_message();
+  EXPECT_TRUE(resp.pod_sandbox_id().empty());
+}
+
+}  // namespace
+}  // namespace crio::testing
