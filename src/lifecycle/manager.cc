@@ -487,11 +487,21 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   in.etc_group = ReadFileOrEmpty(rootfs + "/etc/group");
   in.cgroup_v2 = IsCgroupV2();
   in.image_volumes = deps_.config.image.image_volumes;
+  in.image_volume_dir = ctr.bundle() + "/volumes";
+  const auto& ctr_ns = config.linux().security_context().namespace_options();
+  if (ctr_ns.pid() == v1::TARGET) {  // join a running container's PID namespace
+    ASSIGN_OR_RETURN(std::string target, state_->ResolveContainerId(ctr_ns.target_id()));
+    auto target_ctr = state_->GetContainer(target);
+    if (!target_ctr || target_ctr->state() != v1::CONTAINER_RUNNING || target_ctr->pid() <= 0) {
+      return FailedPrecondition(absl::StrCat("target container ", target, " is not running"));
+    }
+    in.target_pidns_path = absl::StrCat("/proc/", target_ctr->pid(), "/ns/pid");
+  }
   ASSIGN_OR_RETURN(nlohmann::json spec, container::BuildSpec(in));
   RETURN_IF_ERROR(container::PrepareRootfs(
       rootfs, spec["process"].value("cwd", "/"), image->config.config.volumes,
       deps_.config.image.image_volumes, spec["process"]["user"].value("uid", 0u),
-      spec["process"]["user"].value("gid", 0u)));
+      spec["process"]["user"].value("gid", 0u), in.image_volume_dir));
   RETURN_IF_ERROR(state::WriteFileAtomic(ctr.bundle() + "/config.json", spec.dump()));
 
   oci::CreateRequest req;
