@@ -253,10 +253,17 @@ std::vector<std::string> CapList(const std::set<int>& caps) {
   return out;
 }
 
+bool InBoundingSet(int cap, const HostInfo& host) {
+  return cap < 64 && (host.bounding_caps & (uint64_t{1} << cap)) != 0;
+}
+
+// Every capability the kernel knows and the daemon can pass on.
 std::set<int> AllCaps(const HostInfo& host) {
   std::set<int> out;
   for (int i = 0; i <= std::min(host.cap_last_cap, kKnownCaps - 1); ++i) {
-    out.insert(i);
+    if (InBoundingSet(i, host)) {
+      out.insert(i);
+    }
   }
   return out;
 }
@@ -283,6 +290,11 @@ StatusOr<std::set<int>> ContainerCaps(const v1::Capability& caps,
   for (const std::string& c : adds) {
     if (!is_all(c)) {
       ASSIGN_OR_RETURN(int index, CapIndex(c, host, "add"));
+      if (!InBoundingSet(index, host)) {
+        return InvalidArgument(absl::StrCat("capability ", kCapNames[index],
+                                            " cannot be added: the runtime does not have it "
+                                            "(not in crio's bounding set)"));
+      }
       out.insert(index);
     }
   }
@@ -1062,6 +1074,20 @@ int ProbeMinOomScoreAdj() {
   return score;
 }
 
+uint64_t ProbeBoundingCaps() {
+  auto status = image::ReadSmallFile("/proc/self/status", 1 << 16);
+  constexpr std::string_view kCapBnd = "\nCapBnd:\t";
+  const size_t pos = status.ok() ? status->find(kCapBnd) : std::string::npos;
+  uint64_t bounding = 0;
+  if (pos == std::string::npos ||
+      std::from_chars(status->data() + pos + kCapBnd.size(), status->data() + status->size(),
+                      bounding, 16)
+              .ec != std::errc()) {
+    return ~uint64_t{0};
+  }
+  return bounding;
+}
+
 int64_t OomScoreAdj(int64_t requested, const HostInfo& host) {
   if (requested < host.min_oom_score_adj) {
     CRIO_LOG_DEBUG("oom_score_adj {} raised to {}: no CAP_SYS_RESOURCE to lower it", requested,
@@ -1101,6 +1127,7 @@ HostInfo ProbeHost(bool cgroup_v2) {
     host.hugetlb = PathExists("/sys/fs/cgroup/hugetlb");
   }
   host.min_oom_score_adj = ProbeMinOomScoreAdj();
+  host.bounding_caps = ProbeBoundingCaps();
   struct utsname u;
   if (::uname(&u) == 0) {
     host.machine = u.machine;

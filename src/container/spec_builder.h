@@ -48,6 +48,10 @@ struct PodResources {
 // Host facts the spec depends on. ProbeHost() reads them from the running system.
 struct HostInfo {
   int cap_last_cap = 40;           // /proc/sys/kernel/cap_last_cap
+  // The daemon's capability bounding set (/proc/self/status CapBnd), bit n = capability n. The
+  // runtime cannot give a container more: privileged and "ALL" mean all of these, and adding
+  // one outside it is refused (e.g. CAP_SYS_RESOURCE where the daemon runs without it).
+  uint64_t bounding_caps = ~uint64_t{0};
   bool apparmor_enabled = false;   // /sys/module/apparmor/parameters/enabled is "Y"
   bool memory_swap = true;         // the memory cgroup accounts swap
   bool hugetlb = true;             // the hugetlb cgroup controller is available
@@ -99,7 +103,8 @@ struct SpecInputs {
 // Builds config.json for a container. Error codes:
 //   InvalidArgument: missing config/sandbox/runtime; "container has no command"; user
 //     resolution errors (see image_user.h) and run_as_non_root with uid 0; a privileged
-//     container in a non-privileged sandbox; unknown capabilities; a CRI mount without
+//     container in a non-privileged sandbox; unknown capabilities, or capabilities outside
+//     HostInfo::bounding_caps; a CRI mount without
 //     container_path or host_path, an rro mount that is not read-only or not private, a missing
 //     host path listed in absent_mount_sources_to_reject; HostToContainer propagation from a
 //     host mount that is neither shared nor slave, Bidirectional from one that is not shared

@@ -443,6 +443,25 @@ TEST_F(SpecBuilderTest, Caps_Privileged_EveryKernelCapability) {
   EXPECT_THAT(b, Not(Contains("CAP_PERFMON")));
 }
 
+TEST_F(SpecBuilderTest, Caps_DaemonLacksOne_PrivilegedAndAllLeaveItOutAddRefused) {
+  host_.bounding_caps = ~(uint64_t{1} << 24);  // no CAP_SYS_RESOURCE, as in some sandboxes
+  MakeSandboxPrivileged();
+  sc()->set_privileged(true);
+  std::vector<std::string> b = Strings(Build()["process"]["capabilities"]["effective"]);
+  EXPECT_EQ(b.size(), 40u);
+  EXPECT_THAT(b, Not(Contains("CAP_SYS_RESOURCE")));
+  sc()->set_privileged(false);
+  sc()->mutable_capabilities()->add_add_capabilities("ALL");
+  b = Strings(Build()["process"]["capabilities"]["bounding"]);
+  EXPECT_EQ(b.size(), 40u);
+  EXPECT_THAT(b, Not(Contains("CAP_SYS_RESOURCE")));
+  sc()->mutable_capabilities()->clear_add_capabilities();
+  sc()->mutable_capabilities()->add_add_capabilities("SYS_RESOURCE");
+  Status s = BuildError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("CAP_SYS_RESOURCE"));
+}
+
 TEST_F(SpecBuilderTest, Caps_AddInheritableConfigured_InheritableEqualsBounding) {
   runtime_.add_inheritable_capabilities = true;
   json caps = Build()["process"]["capabilities"];
