@@ -395,33 +395,11 @@ Status ValidateSysctl(const std::string& name, bool host_net, bool host_ipc) {
       absl::StrCat("sysctl \"", name, "\" is not namespaced and would change the host"));
 }
 
-// crio.conf default_sysctls (skipped with a warning when unusable, as CRI-O does) overridden by
-// the pod's sysctls (refused when unusable: they come from the request).
 StatusOr<json> Sysctls(const v1::PodSandboxConfig& sandbox, const config::RuntimeConfig& rc,
                        bool host_net, bool host_ipc) {
-  std::map<std::string, std::string> out;
-  for (const std::string& kv : rc.default_sysctls) {
-    const size_t eq = kv.find('=');
-    const std::string key = kv.substr(0, eq);
-    if (eq == std::string::npos || key.empty()) {
-      CRIO_LOG_WARN("skipping invalid default sysctl \"{}\": want key=value", kv);
-      continue;
-    }
-    if (Status s = ValidateSysctl(key, host_net, host_ipc); !s.ok()) {
-      CRIO_LOG_WARN("skipping default sysctl: {}", Message(s));
-      continue;
-    }
-    out[key] = kv.substr(eq + 1);
-  }
-  for (const auto& [key, value] : sandbox.linux().sysctls()) {
-    if (key.empty()) {
-      return InvalidArgument("empty sysctl name");
-    }
-    RETURN_IF_ERROR(ValidateSysctl(key, host_net, host_ipc));
-    out[key] = value;
-  }
+  ASSIGN_OR_RETURN(auto merged, PodSysctls(sandbox, rc, host_net, host_ipc));
   json result = json::object();
-  for (const auto& [k, v] : out) {
+  for (const auto& [k, v] : merged) {
     result[k] = v;
   }
   return result;
@@ -1134,6 +1112,33 @@ HostInfo ProbeHost(bool cgroup_v2) {
     host.kernel_release = u.release;
   }
   return host;
+}
+
+StatusOr<std::map<std::string, std::string>> PodSysctls(const v1::PodSandboxConfig& sandbox,
+                                                        const config::RuntimeConfig& rc,
+                                                        bool host_network, bool host_ipc) {
+  std::map<std::string, std::string> out;
+  for (const std::string& kv : rc.default_sysctls) {
+    const size_t eq = kv.find('=');
+    const std::string key = kv.substr(0, eq);
+    if (eq == std::string::npos || key.empty()) {
+      CRIO_LOG_WARN("skipping invalid default sysctl \"{}\": want key=value", kv);
+      continue;
+    }
+    if (Status s = ValidateSysctl(key, host_network, host_ipc); !s.ok()) {
+      CRIO_LOG_WARN("skipping default sysctl: {}", Message(s));
+      continue;
+    }
+    out[key] = kv.substr(eq + 1);
+  }
+  for (const auto& [key, value] : sandbox.linux().sysctls()) {
+    if (key.empty()) {
+      return InvalidArgument("empty sysctl name");
+    }
+    RETURN_IF_ERROR(ValidateSysctl(key, host_network, host_ipc));
+    out[key] = value;
+  }
+  return out;
 }
 
 StatusOr<nlohmann::json> BuildSpec(const SpecInputs& in) {

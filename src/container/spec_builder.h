@@ -11,6 +11,7 @@
 
 // The generated CRI header must precede system headers: its Signal enum has SIGKILL etc.
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -99,6 +100,15 @@ struct SpecInputs {
   // Host facts; null: ProbeHost(cgroup_v2) once per process.
   const HostInfo* host = nullptr;
 };
+
+// The sysctls to set in a pod's namespaces: crio.conf default_sysctls (any unusable one is
+// skipped with a warning, as CRI-O does) overridden by the pod's own. Only namespaced sysctls are
+// allowed: net.* (not with the host network) and the IPC ones kernel.shm*, kernel.msg*,
+// kernel.sem, fs.mqueue.* (not with host IPC); anything else would change the host.
+// InvalidArgument for a pod sysctl that is empty, not namespaced, or in a host namespace.
+StatusOr<std::map<std::string, std::string>> PodSysctls(
+    const runtime::v1::PodSandboxConfig& sandbox, const config::RuntimeConfig& runtime,
+    bool host_network, bool host_ipc);
 
 // Builds config.json for a container. Error codes:
 //   InvalidArgument: missing config/sandbox/runtime; "container has no command"; user

@@ -258,11 +258,10 @@ StatusOr<std::string> Manager::RunPodSandbox(const v1::PodSandboxConfig& config,
   pin.net = !host_network;
   pin.ipc = !host_ipc;
   pin.uts = !host_network;
-  for (const auto& [k, v] : config.linux().sysctls()) pin.sysctls.emplace_back(k, v);
-  for (const auto& kv : deps_.config.runtime.default_sysctls) {
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) pin.sysctls.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  // Only namespaced sysctls: anything else would be written to the host.
+  ASSIGN_OR_RETURN(auto sysctls, container::PodSysctls(config, deps_.config.runtime,
+                                                       host_network, host_ipc));
+  for (const auto& [k, v] : sysctls) pin.sysctls.emplace_back(k, v);
   if (pin.net || pin.ipc || pin.uts) {
     ASSIGN_OR_RETURN(sandbox::PinnedNamespaces pinned, sandbox::PinNamespaces(pin));
     pod.set_netns_path(pinned.net_path);

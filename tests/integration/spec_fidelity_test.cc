@@ -42,6 +42,7 @@ using std::chrono::seconds;
 
 constexpr char kAcceptPolicy[] = R"({"default":[{"type":"insecureAcceptAnything"}]})";
 constexpr char kCgroupRoot[] = "/sys/fs/cgroup";
+constexpr char kDefaultPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr char kSleep[] = "trap 'exit 0' TERM; sleep 3600 & wait";
 // CRI-O's default_capabilities: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
 // NET_BIND_SERVICE (bits 0 1 3 4 5 6 7 8 10).
@@ -50,6 +51,10 @@ constexpr int kCapChown = 0;
 constexpr int kCapNetAdmin = 12;
 constexpr int kCapNetRaw = 13;
 constexpr int kCapMknod = 27;
+// A sysctl that is not namespaced: asked for by default_sysctls and a pod, it must never reach
+// the host (a harmless one, restored if a bug sets it).
+constexpr char kHostWideSysctl[] = "/proc/sys/kernel/printk_ratelimit";
+constexpr int kHostWideValue = 17;
 
 std::string PathOf(const std::string& name) {
   const char* path = std::getenv("PATH");
@@ -196,6 +201,7 @@ struct Suite {
   std::map<std::string, std::string> pods;  // "<handler>/<kind>" -> pod id
   std::map<std::string, v1::PodSandboxConfig> pod_configs;
   std::vector<std::string> host_mounts;  // made by tests; unmounted in reverse order
+  std::string printk_ratelimit;          // the host's value at the start
 };
 
 Suite* suite = nullptr;
@@ -232,22 +238,27 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
     std::string crun_table;
     if (CrunNeedsHybridWorkaround()) {
       // crun 1.8 refuses hybrid cgroup hosts whose v2 tree has controllers; hide it (see
-      // lifecycle_test.cc).
+      // lifecycle_test.cc). Unlike there, host mounts keep their propagation in the wrapper's
+      // namespace, so the propagation tests see crun as the host would; only the hiding mount
+      // is kept private.
       WriteFile(env.Sub("crun-wrapper"),
                 "#!/bin/sh\n"
-                "exec unshare --mount --propagation private /bin/sh -c "
-                "'mount -t tmpfs -o size=4k crio-test-hide-cgroup2 /sys/fs/cgroup/unified && "
+                "exec unshare --mount --propagation unchanged /bin/sh -c "
+                "'mount --make-rprivate /sys/fs/cgroup/unified && "
+                "mount -t tmpfs -o size=4k crio-test-hide-cgroup2 /sys/fs/cgroup/unified && "
                 "exec " + PathOf("crun") + " \"$@\"' crun \"$@\"\n");
       fs::permissions(env.Sub("crun-wrapper"), fs::perms::owner_all);
       crun_table = "[crio.runtime.runtimes.crun]\nruntime_path = \"" + env.Sub("crun-wrapper") +
                    "\"\n";
     }
     suite->cgroup_parent = "/crio-cpp-test-" + RandomHex(12);
+    suite->printk_ratelimit = Trim(ReadFile(kHostWideSysctl));
     DaemonOptions options;
     options.config_text =
         "[crio.runtime]\n"
         "default_ulimits = [\"nofile=1024:2048\"]\n"
-        "default_sysctls = [\"net.ipv4.ping_group_range=0 2147483647\", \"kernel.panic=5\"]\n"
+        "default_sysctls = [\"net.ipv4.ping_group_range=0 2147483647\", "
+        "\"kernel.printk_ratelimit=" + std::to_string(kHostWideValue) + "\"]\n"
         "pids_limit = 321\n"
         "[crio.image]\n"
         "registries_conf = \"" + env.Sub("registries.conf") + "\"\n"
@@ -289,6 +300,11 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
     }
     if (suite->cgroup_parent.rfind("/crio-cpp-test-", 0) == 0) {
       for (const auto& h : CgroupHierarchies()) RemoveCgroupTree(h + suite->cgroup_parent);
+    }
+    // A host-wide sysctl the tests ask for must never be set; restore it if it was.
+    if (!suite->printk_ratelimit.empty() &&
+        Trim(ReadFile(kHostWideSysctl)) != suite->printk_ratelimit) {
+      WriteFile(kHostWideSysctl, suite->printk_ratelimit);
     }
     suite->registry.reset();
     suite->env.reset();
@@ -378,7 +394,8 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
     return config;
   }
 
-  v1::ContainerConfig Sleeper(const std::string& name, const std::string& image = "busybox:latest") {
+  v1::ContainerConfig Sleeper(const std::string& name,
+                              const std::string& image = "busybox:latest") {
     return Ctr(name, {"/bin/sh", "-c", kSleep}, image);
   }
 
@@ -481,6 +498,16 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
+  // Every capability of the kernel that the daemon itself holds (here root lacks
+  // CAP_SYS_RESOURCE): what privileged and "ALL" give.
+  uint64_t AllCaps() {
+    const uint64_t kernel =
+        (uint64_t{1} << (std::stoi(ReadFile("/proc/sys/kernel/cap_last_cap")) + 1)) - 1;
+    const std::string status =
+        ReadFile("/proc/" + std::to_string(suite->daemon->pid()) + "/status");
+    return kernel & Hex(StatusField(status, "CapBnd"));
+  }
+
   std::string ProcStatus(const std::string& id) { return Out(id, "cat /proc/1/status"); }
   std::vector<MountInfo> CtrMounts(const std::string& id) {
     return ParseMountInfo(Out(id, "cat /proc/1/mountinfo"));
@@ -564,8 +591,7 @@ TEST_P(SpecFidelityTest, Process_ImageEntrypointCmdEnvCwd_MergedAsTheKubeletExpe
   std::string environ = Out(id, "cat /proc/1/environ | /bin/busybox tr '\\0' '\\n'");
   EXPECT_TRUE(Contains(environ, "FOO=a=b c\n")) << environ;
   EXPECT_FALSE(Contains(environ, "FOO=bar")) << environ;
-  EXPECT_TRUE(Contains(environ, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"))
-      << environ;
+  EXPECT_TRUE(Contains(environ, std::string(kDefaultPath) + "\n")) << environ;
   EXPECT_TRUE(Contains(environ, "HOSTNAME=fid-default-" + Handler() + "\n")) << environ;
   // A working dir absent from the image is created.
   EXPECT_EQ(Trim(Out(id, "/bin/busybox readlink /proc/1/cwd")), "/work/deep/dir");
@@ -573,8 +599,7 @@ TEST_P(SpecFidelityTest, Process_ImageEntrypointCmdEnvCwd_MergedAsTheKubeletExpe
   // The busybox image has no Env: PATH still gets CRI-O's default.
   id = Run(Sleeper("path-default"), pod);
   environ = Out(id, "cat /proc/1/environ | /bin/busybox tr '\\0' '\\n'");
-  EXPECT_TRUE(Contains(environ, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"))
-      << environ;
+  EXPECT_TRUE(Contains(environ, std::string(kDefaultPath) + "\n")) << environ;
 }
 
 TEST_P(SpecFidelityTest, Process_TtyStdinRlimitsOomScoreAdj_AsRequested) {
@@ -703,8 +728,10 @@ TEST_P(SpecFidelityTest, Mounts_StandardPodFilesAndCriBinds_AsRequested) {
   const std::string term_log = HostDir("term") + "/termination-log";
   WriteFile(term_log, "");
 
+  // The image's user (1234) writes through the binds.
+  fs::permissions(rw_dir, fs::perms::all);
+  fs::permissions(term_log, fs::perms::all);
   v1::ContainerConfig config = Sleeper("mounts", "user:latest");
-  config.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
   AddMount(config, rw_dir, "/data/rw");
   AddMount(config, ro_dir, "/data/ro")->set_readonly(true);
   AddMount(config, term_log, "/dev/termination-log")->set_selinux_relabel(true);
@@ -876,7 +903,7 @@ TEST_P(SpecFidelityTest, Security_CapabilitiesAddDropAll_CapEffMatches) {
     std::vector<std::string> add, drop;
     uint64_t want;
   };
-  const uint64_t all = (uint64_t{1} << (std::stoi(ReadFile("/proc/sys/kernel/cap_last_cap")) + 1)) - 1;
+  const uint64_t all = AllCaps();
   const std::vector<Case> cases = {
       {"add-drop", {"NET_ADMIN"}, {"CHOWN"},
        (kDefaultCapMask | (1ull << kCapNetAdmin)) & ~(1ull << kCapChown)},
@@ -896,6 +923,12 @@ TEST_P(SpecFidelityTest, Security_CapabilitiesAddDropAll_CapEffMatches) {
     EXPECT_EQ(Hex(StatusField(status, "CapEff")), c.want);
     EXPECT_EQ(Hex(StatusField(status, "CapBnd")), c.want);
   }
+  if ((AllCaps() & (1ull << 24)) == 0) {  // CAP_SYS_RESOURCE, absent for root on this host
+    v1::ContainerConfig lacking = Sleeper("sys-resource");
+    lacking.mutable_linux()->mutable_security_context()->mutable_capabilities()
+        ->add_add_capabilities("SYS_RESOURCE");
+    EXPECT_TRUE(Contains(CreateError(lacking), "CAP_SYS_RESOURCE"));
+  }
   v1::ContainerConfig bad = Sleeper("bad-cap");
   bad.mutable_linux()->mutable_security_context()->mutable_capabilities()->add_add_capabilities(
       "NOT_A_CAP");
@@ -913,8 +946,7 @@ TEST_P(SpecFidelityTest, Security_Privileged_AllCapsHostDevicesUnmaskedWritableS
   config.mutable_linux()->mutable_security_context()->set_privileged(true);
   std::string id = Run(config, pod);
   std::string status = ProcStatus(id);
-  const uint64_t all = (uint64_t{1} << (std::stoi(ReadFile("/proc/sys/kernel/cap_last_cap")) + 1)) - 1;
-  EXPECT_EQ(Hex(StatusField(status, "CapEff")), all);
+  EXPECT_EQ(Hex(StatusField(status, "CapEff")), AllCaps());
   EXPECT_EQ(StatusField(status, "Seccomp"), "0");
   // Host devices are there and usable.
   const std::string spare = SpareCharDevice();
@@ -966,8 +998,9 @@ TEST_P(SpecFidelityTest, Security_ReadonlyRootfsNoNewPrivsSeccompMasking_Enforce
   EXPECT_NE(Sh(def_id, "/bin/busybox unshare -m true").code, 0);
 
   const std::string profile = env().Sub("deny-mkdir-" + Handler() + ".json");
-  WriteFile(profile, R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],)"
-                     R"("action":"SCMP_ACT_ERRNO","errnoRet":1}]})");
+  WriteFile(profile,
+            R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],)"
+            R"("action":"SCMP_ACT_ERRNO","errnoRet":1}]})");
   v1::ContainerConfig local = Sleeper("localhost");
   auto* seccomp = local.mutable_linux()->mutable_security_context()->mutable_seccomp();
   seccomp->set_profile_type(v1::SecurityProfile::Localhost);
@@ -1002,13 +1035,14 @@ TEST_P(SpecFidelityTest, Security_Sysctls_NamespacedAppliedHostWideRefused) {
   EXPECT_EQ(Trim(Out(id, "cat /proc/sys/kernel/shm_rmid_forced")), "1");
   EXPECT_EQ(Trim(Out(id, "cat /proc/sys/net/ipv4/ip_unprivileged_port_start")), "80");
   EXPECT_EQ(Trim(Out(id, "cat /proc/sys/net/ipv4/ping_group_range")), "0\t2147483647");
-  // default_sysctls' kernel.panic is not namespaced: skipped, the host value stays.
-  EXPECT_EQ(Trim(Out(id, "cat /proc/sys/kernel/panic")),
-            Trim(ReadFile("/proc/sys/kernel/panic")));
+  // default_sysctls' kernel.printk_ratelimit is not namespaced: skipped, the host keeps its value.
+  EXPECT_EQ(Trim(ReadFile(kHostWideSysctl)), suite->printk_ratelimit);
+  EXPECT_EQ(Trim(Out(id, "cat /proc/sys/kernel/printk_ratelimit")), suite->printk_ratelimit);
 
   // A pod asking for a host-wide sysctl is refused.
   v1::PodSandboxConfig bad = MakePodConfig("bad-sysctl");
-  (*bad.mutable_linux()->mutable_sysctls())["kernel.panic"] = "5";
+  (*bad.mutable_linux()->mutable_sysctls())["kernel.printk_ratelimit"] =
+      std::to_string(kHostWideValue);
   v1::RunPodSandboxRequest req;
   *req.mutable_config() = bad;
   req.set_runtime_handler(Handler());
@@ -1024,6 +1058,18 @@ TEST_P(SpecFidelityTest, Security_Sysctls_NamespacedAppliedHostWideRefused) {
   } else {
     EXPECT_TRUE(Contains(st.error_message(), "not namespaced")) << st.error_message();
   }
+  EXPECT_EQ(Trim(ReadFile(kHostWideSysctl)), suite->printk_ratelimit);
+  // With the host network, net.* sysctls are refused too.
+  v1::PodSandboxConfig host_net = MakePodConfig("hostnet-sysctl");
+  host_net.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+      v1::NODE);
+  (*host_net.mutable_linux()->mutable_sysctls())["net.ipv4.ip_forward"] = "1";
+  *req.mutable_config() = host_net;
+  ctx = suite->daemon->Context(seconds(120));
+  st = rt().RunPodSandbox(ctx.get(), req, &resp);
+  if (st.ok()) suite->pods[Handler() + "/hostnet-sysctl"] = resp.pod_sandbox_id();
+  EXPECT_FALSE(st.ok());
+  EXPECT_TRUE(Contains(st.error_message(), "host network")) << st.error_message();
 }
 
 // ---- 4. Resources ----------------------------------------------------------------------------
@@ -1134,7 +1180,8 @@ TEST_P(SpecFidelityTest, Devices_CriDevices_NodePresentAndCgroupPermissions) {
 TEST_P(SpecFidelityTest, Namespaces_PodSharedNetIpcUtsAndPidModes) {
   const std::string a = Run(Sleeper("ns-a"));
   const std::string b = Run(Sleeper("ns-b"));
-  const std::string script = "for n in net ipc uts pid mnt; do /bin/busybox readlink /proc/1/ns/$n; done";
+  const std::string script =
+      "for n in net ipc uts pid mnt; do /bin/busybox readlink /proc/1/ns/$n; done";
   std::istringstream sa(Out(a, script)), sb(Out(b, script));
   std::vector<std::string> na, nb;
   for (std::string l; sa >> l;) na.push_back(l);
@@ -1149,7 +1196,8 @@ TEST_P(SpecFidelityTest, Namespaces_PodSharedNetIpcUtsAndPidModes) {
   for (const char* n : {"net", "ipc", "uts", "pid"}) {
     char link[128] = {};
     ASSERT_GT(::readlink((std::string("/proc/self/ns/") + n).c_str(), link, sizeof link - 1), 0);
-    EXPECT_EQ(std::find(na.begin(), na.end(), std::string(link)), na.end()) << n << " is the host's";
+    EXPECT_EQ(std::find(na.begin(), na.end(), std::string(link)), na.end())
+        << n << " is the host's";
   }
   // PID CONTAINER: the container's own process is PID 1 and alone.
   EXPECT_EQ(Trim(Out(a, "cat /proc/1/comm")), "sh");

@@ -827,6 +827,27 @@ TEST_F(SpecBuilderTest, Sysctls_NamespacedAllowedAndPodOverridesDefaults) {
                      {"fs.mqueue.msg_max", "20"}}));
 }
 
+TEST_F(SpecBuilderTest, PodSysctls_OnlyNamespacedDefaultsKeptPodOverrides) {
+  runtime_.default_sysctls = {"kernel.panic=5", "net.ipv4.ip_forward=0", "bad",
+                              "kernel.shm_rmid_forced=0"};
+  (*sandbox_.mutable_linux()->mutable_sysctls())["net.ipv4.ip_forward"] = "1";
+  auto s = PodSysctls(sandbox_, runtime_, false, false);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(*s, (std::map<std::string, std::string>{{"kernel.shm_rmid_forced", "0"},
+                                                    {"net.ipv4.ip_forward", "1"}}));
+  // Host namespaces: their defaults are dropped, the pod's are refused.
+  s = PodSysctls(sandbox_, runtime_, true, true);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  sandbox_.mutable_linux()->clear_sysctls();
+  s = PodSysctls(sandbox_, runtime_, true, true);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->empty());
+  (*sandbox_.mutable_linux()->mutable_sysctls())["kernel.printk_ratelimit"] = "9";
+  s = PodSysctls(sandbox_, runtime_, false, false);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("not namespaced"));
+}
+
 TEST_F(SpecBuilderTest, Sysctls_NotNamespaced_InvalidArgument) {
   (*sandbox_.mutable_linux()->mutable_sysctls())["kernel.panic"] = "1";
   Status s = BuildError();
