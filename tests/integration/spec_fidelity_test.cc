@@ -203,6 +203,7 @@ struct Suite {
   std::map<std::string, v1::PodSandboxConfig> pod_configs;
   std::vector<std::string> host_mounts;  // made by tests; unmounted in reverse order
   std::string printk_ratelimit;          // the host's value at the start
+  std::string crun_table;                // [crio.runtime.runtimes.crun] when crun is wrapped
 };
 
 Suite* suite = nullptr;
@@ -255,16 +256,8 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
     suite->cgroup_parent = "/crio-cpp-test-" + RandomHex(12);
     suite->printk_ratelimit = Trim(ReadFile(kHostWideSysctl));
     DaemonOptions options;
-    options.config_text =
-        "[crio.runtime]\n"
-        "default_ulimits = [\"nofile=1024:2048\"]\n"
-        "default_sysctls = [\"net.ipv4.ping_group_range=0 2147483647\", "
-        "\"kernel.printk_ratelimit=" + std::to_string(kHostWideValue) + "\"]\n"
-        "pids_limit = 321\n"
-        "[crio.image]\n"
-        "registries_conf = \"" + env.Sub("registries.conf") + "\"\n"
-        "registries_conf_dir = \"" + env.Sub("registries.conf.d") + "\"\n"
-        "signature_policy = \"" + env.Sub("policy.json") + "\"\n" + crun_table;
+    suite->crun_table = crun_table;
+    options.config_text = DaemonConfig("");
     auto daemon = Daemon::Start(options);
     if (!daemon.ok()) {
       suite->error = daemon.status().ToString();
@@ -273,16 +266,37 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
     suite->daemon = *std::move(daemon);
     for (const char* image : {"busybox:latest", "user:latest", "userid:latest",
                               "usergroup:latest"}) {
-      v1::PullImageRequest req;
-      req.mutable_image()->set_image(suite->registry->Reference(image));
-      v1::PullImageResponse resp;
-      auto ctx = suite->daemon->Context(seconds(120));
-      grpc::Status st = suite->daemon->image().PullImage(ctx.get(), req, &resp);
-      if (!st.ok()) {
-        suite->error = std::string("pull ") + image + ": " + st.error_message();
+      if (Status s = Pull(*suite->daemon, image); !s.ok()) {
+        suite->error = s.ToString();
         return;
       }
     }
+  }
+
+  // The daemon's crio.conf; `image_extra` goes into [crio.image].
+  static std::string DaemonConfig(const std::string& image_extra) {
+    const TempDir& env = *suite->env;
+    return
+        "[crio.runtime]\n"
+        "default_ulimits = [\"nofile=1024:2048\"]\n"
+        "default_sysctls = [\"net.ipv4.ping_group_range=0 2147483647\", "
+        "\"kernel.printk_ratelimit=" + std::to_string(kHostWideValue) + "\"]\n"
+        "pids_limit = 321\n"
+        "[crio.image]\n"
+        "registries_conf = \"" + env.Sub("registries.conf") + "\"\n"
+        "registries_conf_dir = \"" + env.Sub("registries.conf.d") + "\"\n"
+        "signature_policy = \"" + env.Sub("policy.json") + "\"\n" + image_extra +
+        suite->crun_table;
+  }
+
+  static Status Pull(Daemon& daemon, const std::string& image) {
+    v1::PullImageRequest req;
+    req.mutable_image()->set_image(suite->registry->Reference(image));
+    v1::PullImageResponse resp;
+    auto ctx = daemon.Context(seconds(120));
+    grpc::Status st = daemon.image().PullImage(ctx.get(), req, &resp);
+    if (!st.ok()) return Internal("pull " + image + ": " + st.error_message());
+    return absl::OkStatus();
   }
 
   static void TearDownTestSuite() {
@@ -855,6 +869,54 @@ TEST_P(SpecFidelityTest, Mounts_RecursiveReadOnlyAndPropagation_Observed) {
       seconds(5));
   EXPECT_TRUE(seen);
   if (seen) suite->host_mounts.push_back(shared + "/inner");
+}
+
+// image_volumes = "bind" (a daemon of its own): each container gets a fresh, writable directory
+// bound at the image's volume, owned by the image's user, outside the image's layers.
+TEST_P(SpecFidelityTest, Mounts_ImageVolumesBind_FreshVolumePerContainer) {
+  DaemonOptions options;
+  options.config_text = DaemonConfig("image_volumes = \"bind\"\n");
+  auto started = Daemon::Start(options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  std::unique_ptr<Daemon> bind_daemon = *std::move(started);
+  ASSERT_TRUE(Pull(*bind_daemon, "user:latest").ok());
+  // The helpers talk to suite->daemon: lend it this one until the test ends.
+  std::swap(suite->daemon, bind_daemon);
+  std::string pod_id;
+  struct Restore {
+    std::unique_ptr<Daemon>& other;
+    std::string& pod;
+    ~Restore() {
+      if (!pod.empty()) {
+        v1::RemovePodSandboxRequest req;
+        req.set_pod_sandbox_id(pod);
+        v1::RemovePodSandboxResponse resp;
+        auto ctx = suite->daemon->Context(seconds(120));
+        (void)suite->daemon->runtime().RemovePodSandbox(ctx.get(), req, &resp);
+      }
+      std::swap(suite->daemon, other);
+    }
+  } restore{bind_daemon, pod_id};
+
+  v1::PodSandboxConfig pod = MakePodConfig("bind");
+  v1::RunPodSandboxRequest req;
+  *req.mutable_config() = pod;
+  req.set_runtime_handler(Handler());
+  v1::RunPodSandboxResponse resp;
+  auto ctx = suite->daemon->Context(seconds(120));
+  grpc::Status st = rt().RunPodSandbox(ctx.get(), req, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  pod_id = resp.pod_sandbox_id();
+  suite->pod_configs[pod_id] = pod;
+
+  const std::string first = Run(Sleeper("vol-1", "user:latest"), pod_id);
+  const std::vector<MountInfo> mounts = CtrMounts(first);
+  EXPECT_NE(FindMount(mounts, "/vol"), nullptr);
+  EXPECT_EQ(Trim(Out(first, "/bin/busybox stat -c %u:%g /vol")), "1234:1234");
+  Out(first, "echo kept > /vol/file");
+  EXPECT_EQ(Trim(Out(first, "cat /vol/file")), "kept");
+  const std::string second = Run(Sleeper("vol-2", "user:latest"), pod_id);
+  EXPECT_NE(Sh(second, "cat /vol/file").code, 0) << "volumes are per container";
 }
 
 // ---- 3. Security context ---------------------------------------------------------------------
