@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <climits>
@@ -252,10 +253,17 @@ std::vector<std::string> CapList(const std::set<int>& caps) {
   return out;
 }
 
+bool InBoundingSet(int cap, const HostInfo& host) {
+  return cap < 64 && (host.bounding_caps & (uint64_t{1} << cap)) != 0;
+}
+
+// Every capability the kernel knows and the daemon can pass on.
 std::set<int> AllCaps(const HostInfo& host) {
   std::set<int> out;
   for (int i = 0; i <= std::min(host.cap_last_cap, kKnownCaps - 1); ++i) {
-    out.insert(i);
+    if (InBoundingSet(i, host)) {
+      out.insert(i);
+    }
   }
   return out;
 }
@@ -282,6 +290,11 @@ StatusOr<std::set<int>> ContainerCaps(const v1::Capability& caps,
   for (const std::string& c : adds) {
     if (!is_all(c)) {
       ASSIGN_OR_RETURN(int index, CapIndex(c, host, "add"));
+      if (!InBoundingSet(index, host)) {
+        return InvalidArgument(absl::StrCat("capability ", kCapNames[index],
+                                            " cannot be added: the runtime does not have it "
+                                            "(not in crio's bounding set)"));
+      }
       out.insert(index);
     }
   }
@@ -382,33 +395,11 @@ Status ValidateSysctl(const std::string& name, bool host_net, bool host_ipc) {
       absl::StrCat("sysctl \"", name, "\" is not namespaced and would change the host"));
 }
 
-// crio.conf default_sysctls (skipped with a warning when unusable, as CRI-O does) overridden by
-// the pod's sysctls (refused when unusable: they come from the request).
 StatusOr<json> Sysctls(const v1::PodSandboxConfig& sandbox, const config::RuntimeConfig& rc,
                        bool host_net, bool host_ipc) {
-  std::map<std::string, std::string> out;
-  for (const std::string& kv : rc.default_sysctls) {
-    const size_t eq = kv.find('=');
-    const std::string key = kv.substr(0, eq);
-    if (eq == std::string::npos || key.empty()) {
-      CRIO_LOG_WARN("skipping invalid default sysctl \"{}\": want key=value", kv);
-      continue;
-    }
-    if (Status s = ValidateSysctl(key, host_net, host_ipc); !s.ok()) {
-      CRIO_LOG_WARN("skipping default sysctl: {}", Message(s));
-      continue;
-    }
-    out[key] = kv.substr(eq + 1);
-  }
-  for (const auto& [key, value] : sandbox.linux().sysctls()) {
-    if (key.empty()) {
-      return InvalidArgument("empty sysctl name");
-    }
-    RETURN_IF_ERROR(ValidateSysctl(key, host_net, host_ipc));
-    out[key] = value;
-  }
+  ASSIGN_OR_RETURN(auto merged, PodSysctls(sandbox, rc, host_net, host_ipc));
   json result = json::object();
-  for (const auto& [k, v] : out) {
+  for (const auto& [k, v] : merged) {
     result[k] = v;
   }
   return result;
@@ -450,6 +441,12 @@ StatusOr<json> ResourcesJson(const v1::LinuxContainerResources& r, bool cgroup_v
     out["memory"] = std::move(memory);
   }
 
+  if (!host.hugetlb && r.hugepage_limits_size() > 0) {
+    // As CRI-O: the limits cannot be set where the controller is missing; the pages are still
+    // bounded by what the host reserved.
+    CRIO_LOG_WARN("hugetlb cgroup controller not available: {} hugepage limit(s) not applied",
+                  r.hugepage_limits_size());
+  }
   if (host.hugetlb && r.hugepage_limits_size() > 0) {
     json limits = json::array();
     for (const v1::HugepageLimit& h : r.hugepage_limits()) {
@@ -859,8 +856,89 @@ json IdMappings(const google::protobuf::RepeatedPtrField<v1::IDMapping>& m) {
   return out;
 }
 
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string UnescapeMountInfo(const std::string& field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size() &&
+        std::isdigit(static_cast<unsigned char>(field[i + 1])) &&
+        std::isdigit(static_cast<unsigned char>(field[i + 2])) &&
+        std::isdigit(static_cast<unsigned char>(field[i + 3]))) {
+      out += static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 +
+                               (field[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+struct HostMount {
+  std::string mount_point;
+  std::string tags;  // optional fields, e.g. "shared:1 master:2"
+};
+
+// The mount holding `path` in a /proc/<pid>/mountinfo text: the longest mount point that is
+// `path` or a parent of it; among equal ones the last (it covers the others).
+std::optional<HostMount> MountHolding(const std::string& mountinfo, const std::string& path) {
+  std::optional<HostMount> best;
+  for (absl::string_view line : absl::StrSplit(mountinfo, '\n', absl::SkipEmpty())) {
+    std::vector<std::string> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (fields.size() < 7) {
+      continue;
+    }
+    const std::string point = UnescapeMountInfo(fields[4]);
+    const bool holds = point == "/" || path == point || absl::StartsWith(path, point + "/");
+    if (!holds || (best && point.size() < best->mount_point.size())) {
+      continue;
+    }
+    HostMount m{point, ""};
+    for (size_t i = 6; i < fields.size() && fields[i] != "-"; ++i) {
+      absl::StrAppend(&m.tags, m.tags.empty() ? "" : " ", fields[i]);
+    }
+    best = std::move(m);
+  }
+  return best;
+}
+
+// The kubelet asks for HostToContainer/Bidirectional expecting mounts to travel; that only
+// happens when the host side is a slave or shared mount, so refuse instead of silently not
+// propagating (CRI-O does the same).
+Status CheckPropagationSource(const std::string& source, v1::MountPropagation propagation,
+                              const HostInfo& host) {
+  if (propagation != v1::PROPAGATION_BIDIRECTIONAL &&
+      propagation != v1::PROPAGATION_HOST_TO_CONTAINER) {
+    return absl::OkStatus();
+  }
+  std::error_code ec;
+  const std::string real = std::filesystem::canonical(source, ec).string();
+  if (ec) {
+    return absl::OkStatus();  // a missing source is reported when the runtime mounts it
+  }
+  auto table = image::ReadSmallFile(host.mountinfo_path, 64 << 20);
+  if (!table.ok()) {
+    return Annotate(table.status(), "read the mount table");
+  }
+  std::optional<HostMount> m = MountHolding(*table, real);
+  if (!m) {
+    return absl::OkStatus();
+  }
+  const bool shared = absl::StrContains(m->tags, "shared:");
+  const bool slave = absl::StrContains(m->tags, "master:");
+  if (propagation == v1::PROPAGATION_BIDIRECTIONAL && !shared) {
+    return InvalidArgument(absl::StrCat("path \"", source, "\" is mounted on \"", m->mount_point,
+                                        "\" but it is not a shared mount"));
+  }
+  if (!shared && !slave) {
+    return InvalidArgument(absl::StrCat("path \"", source, "\" is mounted on \"", m->mount_point,
+                                        "\" but it is not a shared or slave mount"));
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<CriMounts> ConvertCriMounts(const v1::ContainerConfig& config,
-                                     const config::RuntimeConfig& rc) {
+                                     const config::RuntimeConfig& rc, const HostInfo& host) {
   CriMounts out;
   for (const v1::Mount& m : config.mounts()) {
     if (m.container_path().empty()) {
@@ -887,6 +965,7 @@ StatusOr<CriMounts> ConvertCriMounts(const v1::ContainerConfig& config,
         }
       }
     }
+    RETURN_IF_ERROR(CheckPropagationSource(source, m.propagation(), host));
     std::vector<std::string> options = {"rbind"};
     switch (m.propagation()) {
       case v1::PROPAGATION_BIDIRECTIONAL:
@@ -973,6 +1052,20 @@ int ProbeMinOomScoreAdj() {
   return score;
 }
 
+uint64_t ProbeBoundingCaps() {
+  auto status = image::ReadSmallFile("/proc/self/status", 1 << 16);
+  constexpr std::string_view kCapBnd = "\nCapBnd:\t";
+  const size_t pos = status.ok() ? status->find(kCapBnd) : std::string::npos;
+  uint64_t bounding = 0;
+  if (pos == std::string::npos ||
+      std::from_chars(status->data() + pos + kCapBnd.size(), status->data() + status->size(),
+                      bounding, 16)
+              .ec != std::errc()) {
+    return ~uint64_t{0};
+  }
+  return bounding;
+}
+
 int64_t OomScoreAdj(int64_t requested, const HostInfo& host) {
   if (requested < host.min_oom_score_adj) {
     CRIO_LOG_DEBUG("oom_score_adj {} raised to {}: no CAP_SYS_RESOURCE to lower it", requested,
@@ -1012,12 +1105,40 @@ HostInfo ProbeHost(bool cgroup_v2) {
     host.hugetlb = PathExists("/sys/fs/cgroup/hugetlb");
   }
   host.min_oom_score_adj = ProbeMinOomScoreAdj();
+  host.bounding_caps = ProbeBoundingCaps();
   struct utsname u;
   if (::uname(&u) == 0) {
     host.machine = u.machine;
     host.kernel_release = u.release;
   }
   return host;
+}
+
+StatusOr<std::map<std::string, std::string>> PodSysctls(const v1::PodSandboxConfig& sandbox,
+                                                        const config::RuntimeConfig& rc,
+                                                        bool host_network, bool host_ipc) {
+  std::map<std::string, std::string> out;
+  for (const std::string& kv : rc.default_sysctls) {
+    const size_t eq = kv.find('=');
+    const std::string key = kv.substr(0, eq);
+    if (eq == std::string::npos || key.empty()) {
+      CRIO_LOG_WARN("skipping invalid default sysctl \"{}\": want key=value", kv);
+      continue;
+    }
+    if (Status s = ValidateSysctl(key, host_network, host_ipc); !s.ok()) {
+      CRIO_LOG_WARN("skipping default sysctl: {}", Message(s));
+      continue;
+    }
+    out[key] = kv.substr(eq + 1);
+  }
+  for (const auto& [key, value] : sandbox.linux().sysctls()) {
+    if (key.empty()) {
+      return InvalidArgument("empty sysctl name");
+    }
+    RETURN_IF_ERROR(ValidateSysctl(key, host_network, host_ipc));
+    out[key] = value;
+  }
+  return out;
 }
 
 StatusOr<nlohmann::json> BuildSpec(const SpecInputs& in) {
@@ -1132,7 +1253,7 @@ StatusOr<nlohmann::json> BuildSpec(const SpecInputs& in) {
   if (!plan.host_uts) spec["hostname"] = in.pod.hostname;
 
   // --- mounts ----------------------------------------------------------------------------------
-  ASSIGN_OR_RETURN(CriMounts cri, ConvertCriMounts(config, rc));
+  ASSIGN_OR_RETURN(CriMounts cri, ConvertCriMounts(config, rc, host));
   std::set<std::string> cri_destinations;
   for (const json& m : cri.mounts) {
     cri_destinations.insert(CleanPath(m["destination"].get<std::string>()));
@@ -1151,12 +1272,19 @@ StatusOr<nlohmann::json> BuildSpec(const SpecInputs& in) {
     }
   }
   std::vector<json> binds = std::move(cri.mounts);
-  if (in.image != nullptr && !in.image->config.volumes.empty()) {
-    if (in.image_volumes == "bind") {
-      CRIO_LOG_WARN(
-          "container {}: image_volumes=bind is not supported yet; {} image volume(s) "
-          "left unmounted",
-          in.container_id, in.image->config.volumes.size());
+  if (in.image != nullptr && in.image_volumes == "bind") {
+    for (const std::string& volume : in.image->config.volumes) {
+      const std::string dest = CleanPath(volume);
+      if (dest.empty() || dest.front() != '/' || cri_destinations.count(dest) > 0) {
+        continue;  // not a path, or a CRI mount (the kubelet's volume) takes the place
+      }
+      if (in.image_volume_dir.empty()) {
+        CRIO_LOG_WARN("container {}: image volume {} left unmounted: no volume directory",
+                      in.container_id, dest);
+        continue;
+      }
+      binds.push_back(Mount(dest, "bind", ImageVolumeSource(in.image_volume_dir, dest),
+                            {"rbind", "rprivate", "rw"}));
     }
   }
   // Parents before children, so a shallow mount never hides a deeper one (CRI-O orderedMounts).
@@ -1405,9 +1533,20 @@ Status MakeDirInRoot(int rootfs_fd, const std::string& rootfs, const std::string
 
 }  // namespace
 
+std::string ImageVolumeSource(const std::string& dir, const std::string& destination) {
+  // Hex of the cleaned path: unique per destination and a single safe file name.
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string name = "vol-";
+  for (unsigned char c : CleanPath(destination)) {
+    name += kDigits[c >> 4];
+    name += kDigits[c & 15];
+  }
+  return dir + "/" + name;
+}
+
 Status PrepareRootfs(const std::string& rootfs, const std::string& cwd,
                      const std::vector<std::string>& volumes, const std::string& image_volumes,
-                     uint32_t uid, uint32_t gid) {
+                     uint32_t uid, uint32_t gid, const std::string& bind_volume_dir) {
   os::UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) {
     return ErrnoError(errno, absl::StrCat("open `", rootfs, "`"));
@@ -1418,6 +1557,21 @@ Status PrepareRootfs(const std::string& rootfs, const std::string& cwd,
   if (image_volumes == "mkdir") {
     for (const std::string& v : volumes) {
       RETURN_IF_ERROR(MakeDirInRoot(root.get(), rootfs, v, std::make_pair(uid, gid)));
+    }
+  }
+  if (image_volumes == "bind" && !bind_volume_dir.empty() && !volumes.empty()) {
+    if (::mkdir(bind_volume_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return ErrnoError(errno, absl::StrCat("mkdir `", bind_volume_dir, "`"));
+    }
+    for (const std::string& v : volumes) {
+      const std::string source = ImageVolumeSource(bind_volume_dir, v);
+      if (::mkdir(source.c_str(), 0755) != 0) {
+        if (errno == EEXIST) continue;
+        return ErrnoError(errno, absl::StrCat("mkdir `", source, "`"));
+      }
+      if (::chown(source.c_str(), uid, gid) != 0) {
+        return ErrnoError(errno, absl::StrCat("chown `", source, "`"));
+      }
     }
   }
   return absl::OkStatus();

@@ -11,6 +11,7 @@
 
 // The generated CRI header must precede system headers: its Signal enum has SIGKILL etc.
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -48,6 +49,10 @@ struct PodResources {
 // Host facts the spec depends on. ProbeHost() reads them from the running system.
 struct HostInfo {
   int cap_last_cap = 40;           // /proc/sys/kernel/cap_last_cap
+  // The daemon's capability bounding set (/proc/self/status CapBnd), bit n = capability n. The
+  // runtime cannot give a container more: privileged and "ALL" mean all of these, and adding
+  // one outside it is refused (e.g. CAP_SYS_RESOURCE where the daemon runs without it).
+  uint64_t bounding_caps = ~uint64_t{0};
   bool apparmor_enabled = false;   // /sys/module/apparmor/parameters/enabled is "Y"
   bool memory_swap = true;         // the memory cgroup accounts swap
   bool hugetlb = true;             // the hugetlb cgroup controller is available
@@ -58,6 +63,9 @@ struct HostInfo {
   // score (the kernel refuses to lower it). Lower requested values are raised to this, so pods
   // still start where the daemon runs without CAP_SYS_RESOURCE (e.g. inside a container).
   int min_oom_score_adj = -1000;
+  // The daemon's mount table, read to check that a CRI mount's source can propagate as asked
+  // (HostToContainer needs a shared or slave host mount, Bidirectional a shared one).
+  std::string mountinfo_path = "/proc/self/mountinfo";
 };
 
 // Reads HostInfo from /proc, /sys and uname(2); unreadable facts keep their defaults.
@@ -78,9 +86,12 @@ struct SpecInputs {
   std::string etc_passwd;
   std::string etc_group;
   bool cgroup_v2 = false;
-  // [crio.image] image_volumes: "mkdir" (PrepareRootfs creates the directories), "bind"
-  // (not supported yet: skipped with a warning) or "ignore".
+  // [crio.image] image_volumes: "mkdir" (PrepareRootfs creates the directories), "bind" (each
+  // volume is a bind mount of a fresh directory under image_volume_dir, which PrepareRootfs
+  // creates; without image_volume_dir they are skipped with a warning) or "ignore". Volumes at a
+  // CRI mount's destination are left to that mount.
   std::string image_volumes = "mkdir";
+  std::string image_volume_dir;
   // Target of NamespaceMode TARGET for pid (/proc/<target pid>/ns/pid), resolved by the caller
   // from namespace_options.target_id.
   std::string target_pidns_path;
@@ -90,12 +101,25 @@ struct SpecInputs {
   const HostInfo* host = nullptr;
 };
 
+// The sysctls to set in a pod's namespaces: crio.conf default_sysctls (any unusable one is
+// skipped with a warning, as CRI-O does) overridden by the pod's own. Only namespaced sysctls are
+// allowed: net.* (not with the host network) and the IPC ones kernel.shm*, kernel.msg*,
+// kernel.sem, fs.mqueue.* (not with host IPC); anything else would change the host.
+// InvalidArgument for a pod sysctl that is empty, not namespaced, or in a host namespace.
+StatusOr<std::map<std::string, std::string>> PodSysctls(
+    const runtime::v1::PodSandboxConfig& sandbox, const config::RuntimeConfig& runtime,
+    bool host_network, bool host_ipc);
+
 // Builds config.json for a container. Error codes:
 //   InvalidArgument: missing config/sandbox/runtime; "container has no command"; user
 //     resolution errors (see image_user.h) and run_as_non_root with uid 0; a privileged
-//     container in a non-privileged sandbox; unknown capabilities; a CRI mount without
+//     container in a non-privileged sandbox; unknown capabilities, or capabilities outside
+//     HostInfo::bounding_caps; a CRI mount without
 //     container_path or host_path, an rro mount that is not read-only or not private, a missing
-//     host path listed in absent_mount_sources_to_reject; a non-namespaced sysctl, or a net.*
+//     host path listed in absent_mount_sources_to_reject; HostToContainer propagation from a
+//     host mount that is neither shared nor slave, Bidirectional from one that is not shared
+//     ("... is not a shared or slave mount" / "... is not a shared mount"); a non-namespaced
+//     sysctl, or a net.*
 //     (kernel IPC) sysctl with host network (IPC); memory limit below 12 MiB or swap below it;
 //     "unified" resources on cgroup v1; a CRI device whose host path is missing or not a device;
 //     a Localhost seccomp profile that is not absolute, missing or invalid; bad default_ulimits;
@@ -130,12 +154,18 @@ StatusOr<nlohmann::json> BuildSandboxSpec(const SandboxSpecInputs& inputs);
 
 // Creates, inside `rootfs`, the directories the spec expects: process.cwd and, when
 // `image_volumes` is "mkdir", each image volume (`volumes`), owned by `uid`:`gid` when newly
-// created (mode 0755); a missing cwd is left owned by the daemon, as CRI-O does. Symlinks inside
+// created (mode 0755); a missing cwd is left owned by the daemon, as CRI-O does. When
+// `image_volumes` is "bind" and `bind_volume_dir` is set, creates there (outside the rootfs) the
+// source directory of each volume's bind mount, owned by `uid`:`gid`. Symlinks inside
 // the rootfs are resolved as if the rootfs were "/" (openat2 RESOLVE_IN_ROOT), so nothing outside
 // it is touched. Errors: InvalidArgument for a relative path or a component that exists but is not
 // a directory; the failing open/mkdir/chown errno otherwise.
 Status PrepareRootfs(const std::string& rootfs, const std::string& cwd,
                      const std::vector<std::string>& volumes, const std::string& image_volumes,
-                     uint32_t uid, uint32_t gid);
+                     uint32_t uid, uint32_t gid, const std::string& bind_volume_dir = "");
+
+// The source directory, under `dir`, of the bind mount for the image volume `destination`
+// (image_volumes = "bind"): one directory per cleaned destination path.
+std::string ImageVolumeSource(const std::string& dir, const std::string& destination);
 
 }  // namespace crio::container

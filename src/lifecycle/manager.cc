@@ -238,11 +238,10 @@ StatusOr<std::string> Manager::RunPodSandbox(const v1::PodSandboxConfig& config,
   pin.net = !host_network;
   pin.ipc = !host_ipc;
   pin.uts = !host_network;
-  for (const auto& [k, v] : config.linux().sysctls()) pin.sysctls.emplace_back(k, v);
-  for (const auto& kv : deps_.config.runtime.default_sysctls) {
-    auto eq = kv.find('=');
-    if (eq != std::string::npos) pin.sysctls.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-  }
+  // Only namespaced sysctls: anything else would be written to the host.
+  ASSIGN_OR_RETURN(auto sysctls, container::PodSysctls(config, deps_.config.runtime,
+                                                       host_network, host_ipc));
+  for (const auto& [k, v] : sysctls) pin.sysctls.emplace_back(k, v);
   if (pin.net || pin.ipc || pin.uts) {
     ASSIGN_OR_RETURN(sandbox::PinnedNamespaces pinned, sandbox::PinNamespaces(pin));
     pod.set_netns_path(pinned.net_path);
@@ -467,12 +466,22 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   in.etc_group = ReadFileOrEmpty(rootfs + "/etc/group");
   in.cgroup_v2 = IsCgroupV2();
   in.image_volumes = deps_.config.image.image_volumes;
+  in.image_volume_dir = ctr.bundle() + "/volumes";
+  const auto& ctr_ns = config.linux().security_context().namespace_options();
+  if (ctr_ns.pid() == v1::TARGET) {  // join a running container's PID namespace
+    ASSIGN_OR_RETURN(std::string target, state_->ResolveContainerId(ctr_ns.target_id()));
+    auto target_ctr = state_->GetContainer(target);
+    if (!target_ctr || target_ctr->state() != v1::CONTAINER_RUNNING || target_ctr->pid() <= 0) {
+      return FailedPrecondition(absl::StrCat("target container ", target, " is not running"));
+    }
+    in.target_pidns_path = absl::StrCat("/proc/", target_ctr->pid(), "/ns/pid");
+  }
   ASSIGN_OR_RETURN(nlohmann::json spec, container::BuildSpec(in));
   RETURN_IF_ERROR(ApplySpecExtensions(spec, ctr.config(), ctr.id()));
   RETURN_IF_ERROR(container::PrepareRootfs(
       rootfs, spec["process"].value("cwd", "/"), image->config.config.volumes,
       deps_.config.image.image_volumes, spec["process"]["user"].value("uid", 0u),
-      spec["process"]["user"].value("gid", 0u)));
+      spec["process"]["user"].value("gid", 0u), in.image_volume_dir));
   RETURN_IF_ERROR(state::WriteFileAtomic(ctr.bundle() + "/config.json", spec.dump()));
 
   oci::CreateRequest req;

@@ -443,6 +443,25 @@ TEST_F(SpecBuilderTest, Caps_Privileged_EveryKernelCapability) {
   EXPECT_THAT(b, Not(Contains("CAP_PERFMON")));
 }
 
+TEST_F(SpecBuilderTest, Caps_DaemonLacksOne_PrivilegedAndAllLeaveItOutAddRefused) {
+  host_.bounding_caps = ~(uint64_t{1} << 24);  // no CAP_SYS_RESOURCE, as in some sandboxes
+  MakeSandboxPrivileged();
+  sc()->set_privileged(true);
+  std::vector<std::string> b = Strings(Build()["process"]["capabilities"]["effective"]);
+  EXPECT_EQ(b.size(), 40u);
+  EXPECT_THAT(b, Not(Contains("CAP_SYS_RESOURCE")));
+  sc()->set_privileged(false);
+  sc()->mutable_capabilities()->add_add_capabilities("ALL");
+  b = Strings(Build()["process"]["capabilities"]["bounding"]);
+  EXPECT_EQ(b.size(), 40u);
+  EXPECT_THAT(b, Not(Contains("CAP_SYS_RESOURCE")));
+  sc()->mutable_capabilities()->clear_add_capabilities();
+  sc()->mutable_capabilities()->add_add_capabilities("SYS_RESOURCE");
+  Status s = BuildError();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("CAP_SYS_RESOURCE"));
+}
+
 TEST_F(SpecBuilderTest, Caps_AddInheritableConfigured_InheritableEqualsBounding) {
   runtime_.add_inheritable_capabilities = true;
   json caps = Build()["process"]["capabilities"];
@@ -574,6 +593,68 @@ TEST_F(SpecBuilderTest, Mounts_Propagation_RootfsPropagationFollows) {
   spec = Build();
   EXPECT_THAT(Strings((*FindMount(spec, "/shared"))["options"]), Contains("rshared"));
   EXPECT_EQ(spec["linux"]["rootfsPropagation"], "rshared");
+}
+
+// A fake host mount table: `shared_dir` on a shared mount, `slave_dir` on a slave one, the rest
+// (including `private_dir`) on the private root.
+class PropagationTest : public SpecBuilderTest {
+ protected:
+  PropagationTest() {
+    shared_dir_ = dir_.path() + "/shared dir";
+    slave_dir_ = dir_.path() + "/slave";
+    private_dir_ = dir_.path() + "/private";
+    for (const std::string& d : {shared_dir_, shared_dir_ + "/sub", slave_dir_, private_dir_}) {
+      std::filesystem::create_directories(d);
+    }
+    const std::string shared_escaped = dir_.path() + "/shared\\040dir";
+    WriteFile(dir_.path() + "/mountinfo",
+              "26 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+              "30 26 0:40 / " + shared_escaped + " rw shared:7 - tmpfs t rw\n"
+              "31 26 0:41 / " + slave_dir_ + " rw master:7 - tmpfs t rw\n"
+              "32 26 0:42 / " + slave_dir_ + "-other rw shared:9 - tmpfs t rw\n");
+    host_.mountinfo_path = dir_.path() + "/mountinfo";
+  }
+
+  Status Mount(const std::string& source, v1::MountPropagation propagation) {
+    config_.clear_mounts();
+    auto* m = config_.add_mounts();
+    m->set_container_path("/data");
+    m->set_host_path(source);
+    m->set_propagation(propagation);
+    return BuildError();
+  }
+
+  TempDir dir_;
+  std::string shared_dir_, slave_dir_, private_dir_;
+};
+
+TEST_F(PropagationTest, HostToContainer_SharedOrSlaveSource_Accepted) {
+  EXPECT_TRUE(Mount(shared_dir_ + "/sub", v1::PROPAGATION_HOST_TO_CONTAINER).ok());
+  EXPECT_TRUE(Mount(slave_dir_, v1::PROPAGATION_HOST_TO_CONTAINER).ok());
+  EXPECT_TRUE(Mount(private_dir_, v1::PROPAGATION_PRIVATE).ok());
+}
+
+TEST_F(PropagationTest, HostToContainer_PrivateSource_InvalidArgument) {
+  Status s = Mount(private_dir_, v1::PROPAGATION_HOST_TO_CONTAINER);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("is mounted on \"/\""));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("not a shared or slave mount"));
+}
+
+TEST_F(PropagationTest, Bidirectional_OnlySharedSource) {
+  EXPECT_TRUE(Mount(shared_dir_, v1::PROPAGATION_BIDIRECTIONAL).ok());
+  Status s = Mount(slave_dir_, v1::PROPAGATION_BIDIRECTIONAL);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("not a shared mount"));
+  EXPECT_EQ(Mount(private_dir_, v1::PROPAGATION_BIDIRECTIONAL).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PropagationTest, MissingSourceOrUnreadableTable) {
+  // A missing source is the runtime's to report; an unreadable table is an error.
+  EXPECT_TRUE(Mount(dir_.path() + "/absent", v1::PROPAGATION_BIDIRECTIONAL).ok());
+  host_.mountinfo_path = dir_.path() + "/no-such-mountinfo";
+  EXPECT_FALSE(Mount(shared_dir_, v1::PROPAGATION_BIDIRECTIONAL).ok());
 }
 
 TEST_F(SpecBuilderTest, Mounts_RecursiveReadOnly_RroOptionOrErrors) {
@@ -744,6 +825,27 @@ TEST_F(SpecBuilderTest, Sysctls_NamespacedAllowedAndPodOverridesDefaults) {
                      {"net.ipv4.ip_unprivileged_port_start", "0"},
                      {"kernel.shmmni", "4096"},
                      {"fs.mqueue.msg_max", "20"}}));
+}
+
+TEST_F(SpecBuilderTest, PodSysctls_OnlyNamespacedDefaultsKeptPodOverrides) {
+  runtime_.default_sysctls = {"kernel.panic=5", "net.ipv4.ip_forward=0", "bad",
+                              "kernel.shm_rmid_forced=0"};
+  (*sandbox_.mutable_linux()->mutable_sysctls())["net.ipv4.ip_forward"] = "1";
+  auto s = PodSysctls(sandbox_, runtime_, false, false);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(*s, (std::map<std::string, std::string>{{"kernel.shm_rmid_forced", "0"},
+                                                    {"net.ipv4.ip_forward", "1"}}));
+  // Host namespaces: their defaults are dropped, the pod's are refused.
+  s = PodSysctls(sandbox_, runtime_, true, true);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  sandbox_.mutable_linux()->clear_sysctls();
+  s = PodSysctls(sandbox_, runtime_, true, true);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->empty());
+  (*sandbox_.mutable_linux()->mutable_sysctls())["kernel.printk_ratelimit"] = "9";
+  s = PodSysctls(sandbox_, runtime_, false, false);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("not namespaced"));
 }
 
 TEST_F(SpecBuilderTest, Sysctls_NotNamespaced_InvalidArgument) {
@@ -1092,6 +1194,42 @@ TEST_F(SandboxSpecTest, UsernsPod_FailedPrecondition) {
   EXPECT_EQ(BuildSandboxSpec(sin_).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// --- image volumes -----------------------------------------------------------------------------
+
+TEST_F(SpecBuilderTest, ImageVolumes_Bind_FreshDirectoryPerVolumeUnlessCriMountThere) {
+  image_.config.volumes = {"/var/cache/app", "/data/"};
+  in_.image_volumes = "bind";
+  in_.image_volume_dir = "/run/crio/ctr1/volumes";
+  auto* m = config_.add_mounts();
+  m->set_container_path("/data");
+  m->set_host_path("/srv/kubelet-volume");
+  json spec = Build();
+  const json* v = FindMount(spec, "/var/cache/app");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ((*v)["type"], "bind");
+  EXPECT_EQ((*v)["source"], ImageVolumeSource("/run/crio/ctr1/volumes", "/var/cache/app"));
+  EXPECT_THAT(Strings((*v)["options"]), ElementsAre("rbind", "rprivate", "rw"));
+  // The CRI mount wins over the image's volume at the same place.
+  const std::vector<std::string> dests = MountDestinations(spec);
+  EXPECT_EQ(std::count(dests.begin(), dests.end(), "/data"), 1);
+  EXPECT_EQ((*FindMount(spec, "/data"))["source"], "/srv/kubelet-volume");
+}
+
+TEST_F(SpecBuilderTest, ImageVolumes_MkdirIgnoreOrNoDirectory_NoMounts) {
+  image_.config.volumes = {"/var/cache/app"};
+  for (const char* mode : {"mkdir", "ignore", "bind"}) {
+    in_.image_volumes = mode;  // "bind" without image_volume_dir: skipped with a warning
+    EXPECT_EQ(FindMount(Build(), "/var/cache/app"), nullptr) << mode;
+  }
+}
+
+TEST(ImageVolumeSourceTest, DistinctPerCleanedDestination) {
+  EXPECT_EQ(ImageVolumeSource("/d", "/a/b"), ImageVolumeSource("/d", "/a/b/"));
+  EXPECT_NE(ImageVolumeSource("/d", "/a/b"), ImageVolumeSource("/d", "/a_b"));
+  EXPECT_EQ(ImageVolumeSource("/d", "/a").rfind("/d/", 0), 0u);
+  EXPECT_EQ(ImageVolumeSource("/d", "/a/b").find('/', 3), std::string::npos);
+}
+
 // --- PrepareRootfs -----------------------------------------------------------------------------
 
 TEST(PrepareRootfsTest, CreatesCwdAndVolumes_SymlinksStayInsideRootfs) {
@@ -1124,6 +1262,30 @@ TEST(ProbeHostTest, RunningSystem_PlausibleFacts) {
   EXPECT_GE(host.cap_last_cap, 30);
   EXPECT_FALSE(host.machine.empty());
   EXPECT_FALSE(host.kernel_release.empty());
+}
+
+TEST(PrepareRootfsTest, BindMode_CreatesVolumeSourcesOutsideRootfs) {
+  TempDir root;
+  TempDir state;
+  const std::string dir = state.path() + "/volumes";
+  ASSERT_TRUE(
+      PrepareRootfs(root.path(), "/", {"/vol", "/a/b"}, "bind", getuid(), getgid(), dir).ok());
+  struct stat st;
+  ASSERT_EQ(::stat(ImageVolumeSource(dir, "/vol").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_uid, getuid());
+  EXPECT_TRUE(std::filesystem::is_directory(ImageVolumeSource(dir, "/a/b")));
+  EXPECT_FALSE(std::filesystem::exists(root.path() + "/vol"));  // the runtime makes the target
+  // Again (a restarted create): existing directories are fine.
+  EXPECT_TRUE(PrepareRootfs(root.path(), "/", {"/vol"}, "bind", getuid(), getgid(), dir).ok());
+}
+
+TEST_F(SpecBuilderTest, Resources_NoHugetlbController_HugepageLimitsLeftOut) {
+  host_.hugetlb = false;
+  auto* h = resources()->add_hugepage_limits();
+  h->set_page_size("2MB");
+  h->set_limit(4 << 20);
+  EXPECT_FALSE(Build()["linux"]["resources"].contains("hugepageLimits"));
 }
 
 }  // namespace
