@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
 #include "network/cni_exec.h"
 #include "network/cni_result.h"
 #include "util/log.h"
@@ -116,6 +117,7 @@ json PodCapabilityArgs(const state::PodState& pod, const std::string& pod_cidr) 
   if (!pod_cidr.empty()) {
     json ranges = json::array();
     for (absl::string_view cidr : absl::StrSplit(pod_cidr, ',', absl::SkipWhitespace())) {
+      cidr = absl::StripAsciiWhitespace(cidr);
       ranges.push_back(json::array({{{"subnet", std::string(cidr)}}}));
     }
     caps["ipRanges"] = std::move(ranges);

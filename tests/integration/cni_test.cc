@@ -480,7 +480,16 @@ class CniTest : public ::testing::Test {
     }
     return out;
   }
-  std::vector<std::string> BridgePorts() const { return FilesBelow("/sys/class/net/" + bridge_ + "/brif"); }
+  // The bridge's ports (brif/ holds one symlink per enslaved veth).
+  std::vector<std::string> BridgePorts() const {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (fs::directory_iterator it("/sys/class/net/" + bridge_ + "/brif", ec), end;
+         !ec && it != end; it.increment(ec)) {
+      out.push_back(it->path().filename().string());
+    }
+    return out;
+  }
   // Pinned namespace files of every daemon of this test.
   std::vector<std::string> NamespaceFiles() const {
     std::vector<std::string> out;

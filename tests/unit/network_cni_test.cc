@@ -342,7 +342,7 @@ TEST_F(CniNetworkTest, OldPluginResult_ConvertedToListVersionForNextPlugin) {
   Conflist(R"({"type":"old"},{"type":"second"})", "0.4.0");
   auto ips = Net().SetUpPod(Pod());
   ASSERT_TRUE(ips.ok()) << ips.status();
-  EXPECT_EQ(*ips, (std::vector<std::string>{"10.3.0.9"}));
+  EXPECT_EQ(*ips, (std::vector<std::string>{"10.9.0.5", "fd00::5"})) << "the last plugin's";
   json second = Stdin("ADD", "second");
   EXPECT_EQ(second["prevResult"]["cniVersion"], "0.4.0");
   EXPECT_EQ(second["prevResult"]["ips"][0]["address"], "10.3.0.9/16");
@@ -395,8 +395,7 @@ TEST_F(CniNetworkTest, Parallel_ManyPodsAddDel_AllSucceedCacheEmpty) {
   std::atomic<int> failures{0};
   for (int i = 0; i < kPods; ++i) {
     threads.emplace_back([&, i] {
-      std::string id(64, '0');
-      id.replace(0, std::to_string(i).size(), std::to_string(i));
+      std::string id = std::string(62, '0') + (i < 10 ? "0" : "") + std::to_string(i);
       state::PodState pod = Pod(id);
       if (!net.SetUpPod(pod).ok()) ++failures;
       if (!net.TearDownPod(pod).ok()) ++failures;
