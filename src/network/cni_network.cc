@@ -226,8 +226,12 @@ void CniNetwork::WatchLoop() {
 
 void CniNetwork::Reload() {
   Discovery found = DiscoverNetwork(options_.network_dir, options_.default_network);
-  for (const auto& w : found.warnings) CRIO_LOG_WARN("{}", w);
   std::lock_guard lock(mu_);
+  // Each bad file is reported once, not on every re-read.
+  if (found.warnings != last_warnings_) {
+    for (const auto& w : found.warnings) CRIO_LOG_WARN("{}", w);
+    last_warnings_ = found.warnings;
+  }
   const std::string before = current_ ? current_->source + "|" + current_->ToJson().dump() : "";
   const std::string after = found.found ? found.network.source + "|" + found.network.ToJson().dump() : "";
   if (found.found) {
@@ -266,6 +270,9 @@ Status CniNetwork::CheckPluginsPresent(const NetworkConfigList& list) const {
 }
 
 lifecycle::NetworkReadiness CniNetwork::Readiness() {
+  // While not ready, look again now rather than wait for the watcher: a config written just
+  // before this call must count (the re-read is a readdir and a few small files).
+  if (!CurrentNetwork()) Reload();
   std::optional<NetworkConfigList> list;
   {
     std::lock_guard lock(mu_);
@@ -378,6 +385,7 @@ Status CniNetwork::StatusList(const NetworkConfigList& list) {
 }
 
 StatusOr<std::vector<std::string>> CniNetwork::SetUpPod(const state::PodState& pod) {
+  if (!CurrentNetwork()) Reload();  // a config written just now counts, as in Readiness()
   std::optional<NetworkConfigList> list;
   std::string cidr;
   {

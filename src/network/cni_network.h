@@ -109,6 +109,7 @@ class CniNetwork : public lifecycle::NetworkHook {
   std::optional<NetworkConfigList> current_;  // guarded by mu_
   std::string discovery_error_;               // guarded by mu_
   std::string pod_cidr_;                      // guarded by mu_
+  std::vector<std::string> last_warnings_;    // guarded by mu_
   // STATUS results are kept briefly: the kubelet asks for Status every few seconds.
   std::chrono::steady_clock::time_point status_checked_;  // guarded by mu_
   std::string status_error_;                              // guarded by mu_
