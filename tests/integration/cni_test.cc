@@ -23,6 +23,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -600,6 +601,11 @@ TEST_F(CniTest, TwoPods_TalkOverTcpAndReachTheNode_NothingLeftAfterRemove) {
   EXPECT_TRUE(CacheEntries().empty()) << Join(CacheEntries());
   EXPECT_TRUE(daemon_->WaitForLog("pod=" + b + " network=" + kNetworkName + " CNI DEL ips=[" +
                                       ips_b[0] + "] took ", seconds(1)));
+  // The timings, for the record.
+  std::istringstream log(daemon_->Log());
+  for (std::string line; std::getline(log, line);) {
+    if (Contains(line, " CNI ADD ") || Contains(line, " CNI DEL ")) std::cout << line << "\n";
+  }
   EXPECT_TRUE(daemon_->WaitForLog("skipping CNI config", seconds(1)))
       << "the malformed 00-broken.conflist is reported";
 }

@@ -307,19 +307,29 @@ TEST_F(CniNetworkTest, Watch_ConfigAppearsAndGoes_ReadinessFollowsWithoutRestart
   CniOptions o = Options();
   o.watch = true;
   CniNetwork& net = Net(o);
-  EXPECT_FALSE(net.Readiness().ready);
+  EXPECT_FALSE(net.CurrentNetwork().has_value());
   Conflist(R"({"type":"first"})");
+  // CurrentNetwork() never re-reads by itself: only the watcher can change it.
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!net.Readiness().ready && std::chrono::steady_clock::now() < deadline) {
+  while (!net.CurrentNetwork() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
+  EXPECT_TRUE(net.CurrentNetwork().has_value());
   EXPECT_TRUE(net.Readiness().ready);
   fs::remove(NetDir() + "/10-test.conflist");
   deadline = std::chrono::steady_clock::now() + 5s;
-  while (net.Readiness().ready && std::chrono::steady_clock::now() < deadline) {
+  while (net.CurrentNetwork() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
+  EXPECT_FALSE(net.CurrentNetwork().has_value());
   EXPECT_FALSE(net.Readiness().ready);
+}
+
+TEST_F(CniNetworkTest, Readiness_WithoutWatcher_ConfigWrittenJustBeforeCounts) {
+  CniNetwork& net = Net();  // watch = false
+  EXPECT_FALSE(net.Readiness().ready);
+  Conflist(R"({"type":"first"})");
+  EXPECT_TRUE(net.Readiness().ready);
 }
 
 TEST_F(CniNetworkTest, Watch_DirCreatedLater_Noticed) {
@@ -327,14 +337,14 @@ TEST_F(CniNetworkTest, Watch_DirCreatedLater_Noticed) {
   CniOptions o = Options();
   o.watch = true;
   CniNetwork& net = Net(o);
-  EXPECT_FALSE(net.Readiness().ready);
+  EXPECT_FALSE(net.CurrentNetwork().has_value());
   fs::create_directories(NetDir());
   Conflist(R"({"type":"first"})");
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!net.Readiness().ready && std::chrono::steady_clock::now() < deadline) {
+  while (!net.CurrentNetwork() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(50ms);
   }
-  EXPECT_TRUE(net.Readiness().ready);
+  EXPECT_TRUE(net.CurrentNetwork().has_value()) << "the watcher noticed the new directory";
 }
 
 TEST_F(CniNetworkTest, OldPluginResult_ConvertedToListVersionForNextPlugin) {
