@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "network/cni_network.h"
 #include "os/unique_fd.h"
 #include "server/cri_server.h"
 #include "util/build_info.h"
@@ -128,6 +129,24 @@ std::string PauseBinaryPath() {
   return "";
 }
 
+network::CniOptions CniOptionsFrom(const config::Config& cfg) {
+  network::CniOptions o;
+  o.network_dir = cfg.network.network_dir;
+  o.plugin_dirs = cfg.network.plugin_dirs;
+  // Debian's containernetworking-plugins install here; searched after the configured dirs.
+  constexpr const char* kDebianPluginDir = "/usr/lib/cni";
+  bool listed = false;
+  for (std::string d : o.plugin_dirs) {
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    listed = listed || d == kDebianPluginDir;
+  }
+  if (!listed) o.plugin_dirs.push_back(kDebianPluginDir);
+  o.default_network = cfg.network.cni_default_network;
+  // The spec's result cache lives with the pod records: both must survive a restart.
+  o.cache_dir = cfg.root.root + "/crio-cpp-state/cni";
+  return o;
+}
+
 }  // namespace
 
 std::string SocketPathFromListen(const std::string& listen) {
@@ -163,25 +182,35 @@ Status Run(Options options) {
   }
 
   oci::HandlerRegistry handlers(options.config.runtime);
-  lifecycle::LoopbackOnlyNetwork network;
+  ASSIGN_OR_RETURN(std::unique_ptr<network::CniNetwork> network,
+                   network::CniNetwork::Create(CniOptionsFrom(options.config)));
   lifecycle::ManagerDeps deps;
   deps.config = options.config;
   deps.store = store.get();
   deps.images = &images;
   deps.handlers = &handlers;
   deps.cgroups = cgroup_manager.manager.get();
-  deps.network = &network;
+  deps.network = network.get();
   deps.state_dir = options.config.root.root + "/crio-cpp-state";
   deps.run_dir = options.config.root.runroot + "/crio-cpp";
   deps.pause_binary = PauseBinaryPath();
   ASSIGN_OR_RETURN(std::unique_ptr<lifecycle::Manager> lifecycle_manager,
                    lifecycle::Manager::Create(std::move(deps)));
   RETURN_IF_ERROR(lifecycle_manager->Recover());
+  {
+    // Attachments whose pod record was never written (a crash inside RunPodSandbox).
+    std::vector<std::string> live;
+    for (const auto& pod : lifecycle_manager->ListPods({})) live.push_back(pod.id());
+    if (int released = network->ReleaseOrphans(live); released > 0) {
+      CRIO_LOG_INFO("released the CNI attachments of {} pods without a record", released);
+    }
+  }
 
   server::ServiceContext ctx(options.config);
   ctx.store = store.get();
   ctx.images = &images;
   ctx.lifecycle = lifecycle_manager.get();
+  ctx.network = network.get();
   ASSIGN_OR_RETURN(std::unique_ptr<server::CriServer> server,
                    server::CriServer::Start(ctx, socket_path));
   if (::chmod(socket_path.c_str(), 0660) != 0) {

@@ -29,14 +29,27 @@ namespace crio::lifecycle {
 
 namespace v1 = ::runtime::v1;
 
-// Hook for pod networking (CNI). The default does nothing: pods get loopback only.
+// CRI NetworkReady, as a network hook reports it.
+struct NetworkReadiness {
+  bool ready = true;
+  std::string reason;   // CamelCase, empty when ready
+  std::string message;  // empty when ready
+};
+
+// Hook for pod networking (CNI, network/cni_network.h). The default does nothing: pods get
+// loopback only.
 class NetworkHook {
  public:
   virtual ~NetworkHook() = default;
-  // Sets up the pod's network in `netns_path`; returns the pod IPs.
+  // Sets up the pod's network in `netns_path` (config: port mappings, DNS, cgroup parent);
+  // returns the pod IPs. A failure leaves nothing behind.
   virtual StatusOr<std::vector<std::string>> SetUpPod(const state::PodState& pod) = 0;
-  // Releases it; idempotent.
+  // Releases it; idempotent, and works after a daemon restart.
   virtual Status TearDownPod(const state::PodState& pod) = 0;
+  // Whether pods can get networking now.
+  virtual NetworkReadiness Readiness() { return {}; }
+  // The node's pod CIDR (UpdateRuntimeConfig), offered to IPAM.
+  virtual void SetPodCidr(const std::string& /*cidr*/) {}
 };
 
 class LoopbackOnlyNetwork : public NetworkHook {

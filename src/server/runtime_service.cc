@@ -68,7 +68,12 @@ grpc::Status RuntimeService::Status(grpc::ServerContext*, const v1::StatusReques
   config::Config cfg = ctx_.ConfigSnapshot();
   auto* status = resp->mutable_status();
   AddCondition(status, "RuntimeReady", CheckRuntimeReady(cfg));
-  AddCondition(status, "NetworkReady", CheckNetworkReady(cfg.network));
+  if (ctx_.network != nullptr) {
+    lifecycle::NetworkReadiness net = ctx_.network->Readiness();
+    AddCondition(status, "NetworkReady", {net.ready, net.reason, net.message});
+  } else {
+    AddCondition(status, "NetworkReady", CheckNetworkReady(cfg.network));
+  }
   for (const auto& [name, handler] : cfg.runtime.runtimes) {
     auto* h = resp->add_runtime_handlers();
     h->set_name(name);
@@ -107,6 +112,7 @@ grpc::Status RuntimeService::UpdateRuntimeConfig(grpc::ServerContext*,
   std::string old = ctx_.PodCidr();
   if (old != cidr) {
     ctx_.SetPodCidr(cidr);
+    if (ctx_.network != nullptr) ctx_.network->SetPodCidr(cidr);
     CRIO_LOG_INFO("pod CIDR updated: \"{}\" -> \"{}\"", old, cidr);
   }
   return grpc::Status::OK;

@@ -20,6 +20,7 @@ class ServiceContext {
   storage::Store* store = nullptr;
   image::ImageManager* images = nullptr;
   lifecycle::Manager* lifecycle = nullptr;
+  lifecycle::NetworkHook* network = nullptr;  // pod networking; readiness and pod CIDR go here
 
   // A copy, so callers never hold the lock while working.
   config::Config ConfigSnapshot() const {
