@@ -31,6 +31,18 @@ double Samples::Percentile(double p) const {
   return sorted[rank - 1];
 }
 
+namespace {
+
+Result Make(const std::string& row, const std::string& metric, const std::string& kind) {
+  Result r;
+  r.row = row;
+  r.metric = metric;
+  r.kind = kind;
+  return r;
+}
+
+}  // namespace
+
 Status AppendResult(const std::string& path, const Result& r) {
   std::ostringstream line;
   line << r.row << '\t' << r.metric << '\t' << r.kind << '\t';
@@ -52,7 +64,7 @@ Status AppendResult(const std::string& path, const Result& r) {
 
 Status AppendLatency(const std::string& path, const std::string& row, const std::string& metric,
                      const Samples& samples) {
-  Result r{.row = row, .metric = metric, .kind = "lat"};
+  Result r = Make(row, metric, "lat");
   r.p50 = samples.Percentile(50);
   r.p99 = samples.Percentile(99);
   r.n = samples.size();
@@ -61,14 +73,18 @@ Status AppendLatency(const std::string& path, const std::string& row, const std:
 
 Status AppendMb(const std::string& path, const std::string& row, const std::string& metric,
                 double mb) {
-  return AppendResult(path, Result{.row = row, .metric = metric, .kind = "mb", .value = mb});
+  Result r = Make(row, metric, "mb");
+  r.value = mb;
+  return AppendResult(path, r);
 }
 
 Status AppendNa(const std::string& path, const std::string& row, const std::string& metric,
                 const std::string& reason) {
   std::string clean = reason;
   std::replace_if(clean.begin(), clean.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
-  return AppendResult(path, Result{.row = row, .metric = metric, .kind = "na", .reason = clean});
+  Result r = Make(row, metric, "na");
+  r.reason = clean;
+  return AppendResult(path, r);
 }
 
 StatusOr<std::map<std::pair<std::string, std::string>, Result>> ReadResults(
@@ -83,7 +99,7 @@ StatusOr<std::map<std::pair<std::string, std::string>, Result>> ReadResults(
     std::string field;
     while (std::getline(ss, field, '\t')) f.push_back(field);
     if (f.size() < 4) continue;
-    Result r{.row = f[0], .metric = f[1], .kind = f[2]};
+    Result r = Make(f[0], f[1], f[2]);
     if (r.kind == "lat" && f.size() >= 6) {
       r.p50 = std::atof(f[3].c_str());
       r.p99 = std::atof(f[4].c_str());

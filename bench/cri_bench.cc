@@ -339,10 +339,10 @@ int main(int argc, char** argv) {
     CriClient cri(endpoint);
     auto pods = cri.BenchPods();
     if (!pods.ok()) return Fail("cleanup", pods.status());
-    Status first;
+    crio::Status first;
     for (const auto& pod : *pods) {
       PodTimes t;
-      Status st = cri.StopRemovePod(pod, t);
+      crio::Status st = cri.StopRemovePod(pod, t);
       if (first.ok()) first = st;
     }
     return first.ok() ? 0 : Fail("cleanup", first);

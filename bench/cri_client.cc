@@ -65,7 +65,8 @@ v1::PodSandboxConfig CriClient::PodConfig(const PodSpec& spec, int index) const 
   md->set_namespace_("crio-bench");
   md->set_uid(uid);
   md->set_attempt(0);
-  config.set_hostname(name);
+  // A hostNetwork pod shares the node's UTS namespace too: leave the node's hostname alone.
+  if (!spec.host_network) config.set_hostname(name);
   std::string log_dir = spec.log_root + "/" + name + "_" + uid;
   std::error_code ec;
   std::filesystem::create_directories(log_dir, ec);  // the kubelet makes the pod's log dir
