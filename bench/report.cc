@@ -46,7 +46,8 @@ std::string Cell(const ResultMap& results, const std::string& row, const std::st
   if (r == nullptr) return "–";
   if (r->kind == "lat") return Fmt("%.1f", r->p50) + " / " + Fmt("%.1f", r->p99);
   if (r->kind == "mb") return Fmt("%.2f", r->value);
-  return "n/a (" + r->reason + ")";
+  std::string why = r->reason.size() > 70 ? r->reason.substr(0, 67) + "..." : r->reason;
+  return "n/a (" + why + ")";
 }
 
 void PrintTable(const ResultMap& results, const std::vector<std::string>& rows,

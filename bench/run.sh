@@ -7,7 +7,7 @@
 # Knobs (environment): RUNS (30) measured runs per latency benchmark, WARMUP (2),
 # COUNTS (0,10,50,110) running pods for the memory benchmark, START_RUNS (RUNS) pod starts at the
 # highest count, SETTLE_MS (3000) wait before each memory reading, SKIP (space-separated list of
-# lifecycle density network floor containerd) to leave parts out, KEEP_TEMP=1 keeps the temp dir
+# lifecycle density network floor crio containerd) to leave parts out, KEEP_TEMP=1 keeps the temp dir
 # (logs) after the run.
 #
 # Everything lives in one temp dir; the machine's /etc/crio, /etc/containers, /etc/cni,
@@ -69,11 +69,11 @@ stop_pid() {  # stop_pid PID: SIGTERM, up to 15 s, then SIGKILL
 }
 
 # Processes whose command line names our temp dir (conmon, shims, pause, containers started by
-# the floor runs): ours by construction, killed by PID.
+# the floor runs): ours by construction, killed by PID. The registry is stopped last, apart.
 kill_leftovers() {
   local pid
   for pid in $(pgrep -f -- "$T" || true); do
-    [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+    [[ $pid == "$$" || $pid == "$BASHPID" || $pid == "$REGISTRY_PID" ]] && continue
     kill -KILL "$pid" 2>/dev/null
   done
 }
@@ -186,7 +186,9 @@ EOF
 # integration tests do. crio and the floor both run crun through it, so they compare fairly.
 make_crun_wrapper() {
   CRUN_RUNTIME=$CRUN
-  if [[ ! -e /sys/fs/cgroup/cgroup.controllers && -s /sys/fs/cgroup/unified/cgroup.controllers ]]; then
+  # (cgroupfs files report size 0: read them.)
+  if [[ ! -e /sys/fs/cgroup/cgroup.controllers &&
+        -n $(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null) ]]; then
     cat >"$T/crun-wrapper" <<EOF
 #!/bin/sh
 exec unshare --mount --propagation private /bin/sh -c 'mount -t tmpfs -o size=4k crio-bench-hide-cgroup2 /sys/fs/cgroup/unified && exec $CRUN "\$@"' crun "\$@"
@@ -296,6 +298,9 @@ state = "$d/state"
   path = "$d/opt"
 [$cri]
   sandbox_image = "$PAUSE"
+  # Root here lacks CAP_SYS_RESOURCE: the pause container's default oom_score_adj (-998) would
+  # make runc fail ("can't get final child's PID from pipe"). This clamps it at containerd's own.
+  restrict_oom_score_adj = true
   [$cri.containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -399,7 +404,7 @@ start_registry
 make_crun_wrapper
 make_cni_conf
 skipped floor || floor_rows
-crio_rows
+skipped crio || crio_rows
 skipped containerd || containerd_rows
 
 echo
