@@ -108,7 +108,7 @@ cleanup() {
   echo "$IP_FORWARD" >/proc/sys/net/ipv4/ip_forward
   # Cgroups of our pods and containers, deepest first (rmdir never removes a populated one).
   for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-    [[ -d $h${CGROUP#/} ]] && find "$h${CGROUP#/}" -depth -type d -exec rmdir {} \; 2>/dev/null
+    [[ -d $h${CGROUP#/} ]] && find "$h${CGROUP#/}" -depth -type d -delete 2>/dev/null
   done
   # containerd's shim sockets live in /run/containerd/s whatever its config says.
   if [[ $RUN_CONTAINERD_EXISTED == 0 ]]; then
