@@ -90,7 +90,9 @@ cleanup() {
     [[ -d $root ]] || continue
     local wrapper=$RUNC
     [[ $rt == crun ]] && wrapper=$T/crun-wrapper
-    for id in $(ls "$root" 2>/dev/null); do "$wrapper" --root "$root" delete -f "$id" >/dev/null 2>&1; done
+    for state in "$root"/*/; do
+      [[ -d $state ]] && "$wrapper" --root "$root" delete -f "$(basename "$state")" >/dev/null 2>&1
+    done
   done
   kill_leftovers
   stop_pid "$REGISTRY_PID"
