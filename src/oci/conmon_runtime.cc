@@ -193,6 +193,68 @@ std::string ReadAvailable(int fd) {
   }
 }
 
+// Whitespace-separated words of `text`.
+std::vector<std::string_view> Words(std::string_view text) {
+  std::vector<std::string_view> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    pos = text.find_first_not_of(" \t\n", pos);
+    if (pos == std::string_view::npos) {
+      break;
+    }
+    std::size_t end = text.find_first_of(" \t\n", pos);
+    if (end == std::string_view::npos) {
+      end = text.size();
+    }
+    out.push_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return out;
+}
+
+// Field `index` (1-based, as in proc(5); 3 or more) of /proc/<pid>/stat, or -1.
+long StatField(pid_t pid, int index) {
+  auto stat = ReadSmallFile(absl::StrCat("/proc/", pid, "/stat"));
+  if (!stat.ok()) {
+    return -1;
+  }
+  std::size_t close = stat->rfind(')');  // comm may hold spaces and parentheses
+  if (close == std::string::npos || index < 3) {
+    return -1;
+  }
+  std::vector<std::string_view> fields = Words(std::string_view(*stat).substr(close + 1));
+  if (static_cast<std::size_t>(index - 3) >= fields.size()) {
+    return -1;
+  }
+  std::string_view field = fields[index - 3];  // fields[0] is field 3 (state)
+  long value = -1;
+  auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+  return ec == std::errc() && end == field.data() + field.size() ? value : -1;
+}
+
+}  // namespace
+
+bool IsPidNamespaceInit(std::string_view proc_status) {
+  constexpr std::string_view kKey = "NSpid:";
+  std::size_t pos = 0;
+  while (pos < proc_status.size()) {
+    std::size_t end = proc_status.find('\n', pos);
+    std::string_view line =
+        proc_status.substr(pos, end == std::string_view::npos ? end : end - pos);
+    if (line.substr(0, kKey.size()) == kKey) {
+      std::vector<std::string_view> ids = Words(line.substr(kKey.size()));
+      return ids.size() >= 2 && ids.back() == "1";
+    }
+    if (end == std::string_view::npos) {
+      break;
+    }
+    pos = end + 1;
+  }
+  return false;
+}
+
+namespace {
+
 // Whether /proc/<pid>/cmdline is conmon's for container `id` ("-c" followed by the id).
 bool IsMonitorFor(pid_t pid, const std::string& id) {
   auto cmdline = ReadSmallFile(absl::StrCat("/proc/", pid, "/cmdline"));
@@ -610,7 +672,42 @@ Status ConmonRuntime::StartContainer(const std::string& id) {
   return absl::OkStatus();
 }
 
+std::optional<os::PidFd> ConmonRuntime::OpenInit(const std::string& id) {
+  auto dirs = TrackedDirs(id);
+  if (!dirs) {
+    return std::nullopt;
+  }
+  auto conmon = ReadSmallFile(absl::StrCat(dirs->bundle, "/conmon-pidfile"));
+  auto init = ReadSmallFile(absl::StrCat(dirs->bundle, "/pidfile"));
+  if (!conmon.ok() || !init.ok()) {
+    return std::nullopt;
+  }
+  auto conmon_pid = ParseInt(*conmon, "conmon pidfile");
+  auto init_pid = ParseInt(*init, "container pidfile");
+  if (!conmon_pid.ok() || !init_pid.ok() || *init_pid <= 1) {
+    return std::nullopt;
+  }
+  auto pidfd = os::PidFd::Open(*init_pid);
+  // Checked after the pidfd pins the process: conmon, a subreaper, is the parent of the
+  // container's init, so a pid reused by another process fails the check.
+  if (!pidfd.ok() || StatField(*init_pid, 4) != *conmon_pid || !IsMonitorFor(*conmon_pid, id)) {
+    return std::nullopt;
+  }
+  return std::move(*pidfd);
+}
+
 Status ConmonRuntime::KillContainer(const std::string& id, int signal, bool all) {
+  // Fast path, without a runtime exec: signal the init process through a pidfd. `all` needs
+  // every process of the container; that is the init alone when it is PID 1 of its own PID
+  // namespace (the kernel kills the rest with it), which holds for SIGKILL only.
+  if (auto init = OpenInit(id)) {
+    auto status = ReadSmallFile(absl::StrCat("/proc/", init->pid(), "/status"));
+    if (!all || (signal == SIGKILL && status.ok() && IsPidNamespaceInit(*status))) {
+      RETURN_IF_ERROR(init->Signal(signal));
+      CRIO_LOG_DEBUG("container={}: signal {} sent to init pid {}", id, signal, init->pid());
+      return absl::OkStatus();
+    }
+  }
   std::vector<std::string> args = {"kill"};
   if (all) {
     args.push_back("--all");

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "oci/runtime.h"
+#include "os/process.h"
 #include "util/status.h"
 
 namespace crio::oci {
@@ -86,6 +87,9 @@ class ConmonRuntime final : public Runtime {
   explicit ConmonRuntime(ConmonOptions options) : options_(std::move(options)) {}
 
   std::optional<ContainerDirs> TrackedDirs(const std::string& id);
+  // A pidfd on the container's init process, verified to be a child of its conmon; nullopt
+  // when it cannot be found or verified (the caller falls back to the runtime).
+  std::optional<os::PidFd> OpenInit(const std::string& id);
   // Tracked dirs, else the bundle the runtime reports.
   StatusOr<ContainerDirs> DirsFor(const std::string& id);
   // Best-effort teardown after a failed create: conmon, the runtime's state, the exit file.
@@ -127,6 +131,10 @@ StatusOr<int> ParseExitFile(std::string_view content);
 // exist"; crun: "error opening file `<root>/<id>/status`: No such file or directory" or "cannot
 // open directory `<root>/<id>`: ..."), as opposed to another missing file.
 bool IsNotExistError(std::string_view runtime_stderr);
+
+// Whether a /proc/<pid>/status text says the process is PID 1 of a PID namespace nested below
+// the reader's (its NSpid line has two or more ids, the last being 1).
+bool IsPidNamespaceInit(std::string_view proc_status);
 
 // A runtime's stderr made readable: runc's logrus lines are reduced to their msg="..." text.
 std::string CleanRuntimeMessage(std::string_view runtime_stderr);

@@ -648,6 +648,11 @@ class LifecycleTest : public ::testing::Test {
     return base + cgroup_parent_ + "/crio-" + pod_id;
   }
 
+  // A container's cgroup: a sibling of its pod's, under the pod's cgroup_parent.
+  std::string ContainerCgroupDir(const std::string& ctr_id) const {
+    return SandboxCgroupDir(ctr_id);
+  }
+
   // Stops the daemon with `sig`, waits `down_time`, and starts a new daemon on the same config,
   // config dir (so the same exits, attach, namespaces and runtime-root dirs), root and runroot.
   // CLI11 keeps the last value of a repeated flag, so these override what the harness passes.
@@ -1625,6 +1630,53 @@ TEST_P(LifecycleHandlerTest, LogSizeMax_ChattyContainer_LogFileStaysBounded) {
   EXPECT_TRUE(HasCriLogLine(log, "stdout", "done-marker")) << log.substr(0, 200);
   EXPECT_TRUE(StopPod(pod_id).ok());
   EXPECT_TRUE(RemovePod(pod_id).ok());
+}
+
+
+// A container that ignores SIGTERM is killed after the stop timeout: exit 137, and none of its
+// processes survive, whether it has its own PID namespace (crio signals its init through a
+// pidfd) or shares the pod's (the runtime's `kill --all`).
+TEST_P(LifecycleHandlerTest, StopContainer_TermIgnored_KilledAfterTimeoutWithAllItsProcesses) {
+  for (v1::NamespaceMode pid_mode : {v1::CONTAINER, v1::POD}) {
+    SCOPED_TRACE(v1::NamespaceMode_Name(pid_mode));
+    v1::PodSandboxConfig pod = PodConfig("deaf" + std::to_string(pid_mode));
+    pod.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(pid_mode);
+    std::string pod_id = MustRunPod(pod, Handler());
+    ASSERT_FALSE(pod_id.empty());
+    v1::ContainerConfig config = CtrConfig(
+        "deaf", {"/bin/sh", "-c", "trap '' TERM; sleep 3600 & echo $! > /tmp/child; wait"});
+    config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+        pid_mode);
+    std::string id = MustRunCtr(pod_id, pod, config);
+    ASSERT_FALSE(id.empty());
+    v1::ContainerStatus status;
+    std::string child_pid;
+    ASSERT_TRUE(Eventually(
+        [&] {
+          v1::ExecSyncResponse r;
+          if (!Exec(id, {"cat", "/tmp/child"}, 5, &r).ok()) return false;
+          child_pid = r.stdout();
+          return !child_pid.empty();
+        },
+        seconds(10)));
+    // Host pids of the shell and its background sleep.
+    const std::string pids_before = ReadFile(ContainerCgroupDir(id) + "/cgroup.procs");
+    EXPECT_GE(std::count(pids_before.begin(), pids_before.end(), '\n'), 2) << pids_before;
+    auto start = Clock::now();
+    grpc::Status st = StopCtr(id, 2);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_GE(Clock::now() - start, milliseconds(1900)) << "SIGTERM should have been ignored";
+    ASSERT_TRUE(CtrStatus(id, &status).ok());
+    EXPECT_EQ(status.state(), v1::ContainerState::CONTAINER_EXITED);
+    EXPECT_EQ(status.exit_code(), 137);
+    std::istringstream pids(pids_before);
+    for (std::string pid; pids >> pid;) {
+      EXPECT_TRUE(Eventually([&] { return !fs::exists("/proc/" + pid); }, seconds(5)))
+          << "process " << pid << " of the container survived";
+    }
+    EXPECT_TRUE(StopPod(pod_id).ok());
+    EXPECT_TRUE(RemovePod(pod_id).ok());
+  }
 }
 
 }  // namespace

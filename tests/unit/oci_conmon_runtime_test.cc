@@ -388,3 +388,21 @@ TEST_F(ConmonRuntimeTest, Track_RequiresIdAndBundle) {
 
 }  // namespace
 }  // namespace crio::oci
+
+namespace crio::oci {
+namespace {
+
+TEST(IsPidNamespaceInitTest, NestedInit_True) {
+  EXPECT_TRUE(IsPidNamespaceInit("Name:\tsleep\nNSpid:\t4242\t1\nNSpgid:\t4242\t1\n"));
+  EXPECT_TRUE(IsPidNamespaceInit("NSpid:\t10\t7\t1\n"));
+}
+
+TEST(IsPidNamespaceInitTest, HostOrSharedNamespaceProcess_False) {
+  EXPECT_FALSE(IsPidNamespaceInit("NSpid:\t4242\n"));        // the reader's own namespace
+  EXPECT_FALSE(IsPidNamespaceInit("NSpid:\t4242\t7\n"));     // not the namespace's init
+  EXPECT_FALSE(IsPidNamespaceInit("Name:\tsleep\nPid:\t1\n"));  // no NSpid line
+  EXPECT_FALSE(IsPidNamespaceInit(""));
+}
+
+}  // namespace
+}  // namespace crio::oci
