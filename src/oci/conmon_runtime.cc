@@ -672,7 +672,8 @@ Status ConmonRuntime::StartContainer(const std::string& id) {
   return absl::OkStatus();
 }
 
-std::optional<os::PidFd> ConmonRuntime::OpenInit(const std::string& id) {
+std::optional<os::PidFd> ConmonRuntime::OpenInit(const std::string& id, bool* exited) {
+  *exited = false;
   auto dirs = TrackedDirs(id);
   if (!dirs) {
     return std::nullopt;
@@ -688,6 +689,10 @@ std::optional<os::PidFd> ConmonRuntime::OpenInit(const std::string& id) {
     return std::nullopt;
   }
   auto pidfd = os::PidFd::Open(*init_pid);
+  if (absl::IsNotFound(pidfd.status())) {
+    *exited = true;  // no process has that pid any more
+    return std::nullopt;
+  }
   // Checked after the pidfd pins the process: conmon, a subreaper, is the parent of the
   // container's init, so a pid reused by another process fails the check.
   if (!pidfd.ok() || StatField(*init_pid, 4) != *conmon_pid || !IsMonitorFor(*conmon_pid, id)) {
@@ -700,13 +705,16 @@ Status ConmonRuntime::KillContainer(const std::string& id, int signal, bool all)
   // Fast path, without a runtime exec: signal the init process through a pidfd. `all` needs
   // every process of the container; that is the init alone when it is PID 1 of its own PID
   // namespace (the kernel kills the rest with it), which holds for SIGKILL only.
-  if (auto init = OpenInit(id)) {
+  bool exited = false;
+  if (auto init = OpenInit(id, &exited)) {
     auto status = ReadSmallFile(absl::StrCat("/proc/", init->pid(), "/status"));
     if (!all || (signal == SIGKILL && status.ok() && IsPidNamespaceInit(*status))) {
       RETURN_IF_ERROR(init->Signal(signal));
       CRIO_LOG_DEBUG("container={}: signal {} sent to init pid {}", id, signal, init->pid());
       return absl::OkStatus();
     }
+  } else if (exited) {
+    return FailedPrecondition(absl::StrCat("container ", id, " is not running"));
   }
   std::vector<std::string> args = {"kill"};
   if (all) {

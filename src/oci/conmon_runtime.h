@@ -88,8 +88,9 @@ class ConmonRuntime final : public Runtime {
 
   std::optional<ContainerDirs> TrackedDirs(const std::string& id);
   // A pidfd on the container's init process, verified to be a child of its conmon; nullopt
-  // when it cannot be found or verified (the caller falls back to the runtime).
-  std::optional<os::PidFd> OpenInit(const std::string& id);
+  // when it cannot be found or verified (the caller falls back to the runtime), with `*exited`
+  // set when the init recorded in the pidfile is known to be gone.
+  std::optional<os::PidFd> OpenInit(const std::string& id, bool* exited);
   // Tracked dirs, else the bundle the runtime reports.
   StatusOr<ContainerDirs> DirsFor(const std::string& id);
   // Best-effort teardown after a failed create: conmon, the runtime's state, the exit file.
