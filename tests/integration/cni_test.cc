@@ -9,6 +9,7 @@
 // created them.
 #include "daemon_harness.h"
 #include "registry_fixture.h"
+#include "test_util.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -55,99 +56,6 @@ constexpr char kIpForward[] = "/proc/sys/net/ipv4/ip_forward";
 constexpr char kPongServer[] =
     "trap 'exit 0' TERM; while true; do echo pong-$(busybox hostname) | busybox nc -l -p 8080; done & wait";
 
-class SharedRegistry : public ::testing::Environment {
- public:
-  static StatusOr<RegistryFixture*> Get() {
-    if (!started_) {
-      started_ = true;
-      auto fixture = RegistryFixture::Start();
-      if (!fixture.ok()) {
-        status_ = fixture.status();
-      } else {
-        status_ = (*fixture)->PushTestImages();
-        fixture_ = *std::move(fixture);
-      }
-    }
-    if (!status_.ok()) return status_;
-    return fixture_.get();
-  }
-  void TearDown() override {
-    fixture_.reset();
-    started_ = false;
-    status_ = absl::OkStatus();
-  }
-
- private:
-  static inline bool started_ = false;
-  static inline Status status_;
-  static inline std::unique_ptr<RegistryFixture> fixture_;
-};
-
-[[maybe_unused]] ::testing::Environment* const kSharedRegistry =
-    ::testing::AddGlobalTestEnvironment(new SharedRegistry);
-
-std::string PathOf(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
-  }
-  return "";
-}
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::string RandomHex(size_t n) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += kDigits[rng() % 16];
-  return out;
-}
-
-bool Eventually(const std::function<bool()>& done, milliseconds timeout,
-                milliseconds step = milliseconds(100)) {
-  auto deadline = Clock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(step);
-  }
-}
-
-bool CrunNeedsHybridWorkaround() {
-  if (fs::exists(std::string(kCgroupRoot) + "/cgroup.controllers")) return false;
-  std::ifstream controllers(std::string(kCgroupRoot) + "/unified/cgroup.controllers");
-  std::string first;
-  return static_cast<bool>(controllers >> first);
-}
-
-std::vector<std::string> CgroupHierarchies() {
-  if (fs::exists(std::string(kCgroupRoot) + "/cgroup.controllers")) return {kCgroupRoot};
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(kCgroupRoot, ec)) {
-    if (e.is_directory(ec) && !e.is_symlink(ec)) out.push_back(e.path().string());
-  }
-  return out;
-}
-
-void RemoveCgroupTree(const std::string& dir) {
-  std::vector<std::string> subs;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) subs.push_back(it->path().string());
-  }
-  std::sort(subs.begin(), subs.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  for (const auto& s : subs) ::rmdir(s.c_str());
-  ::rmdir(dir.c_str());
-}
-
 // Regular files below `dir` (recursively), relative paths.
 std::vector<std::string> FilesBelow(const std::string& dir) {
   std::vector<std::string> out;
@@ -156,12 +64,6 @@ std::vector<std::string> FilesBelow(const std::string& dir) {
        it.increment(ec)) {
     if (!it->is_directory(ec)) out.push_back(fs::relative(it->path(), dir).string());
   }
-  return out;
-}
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += i + " ";
   return out;
 }
 
@@ -241,7 +143,7 @@ class CniTest : public ::testing::Test {
                 "exec " + PathOf("crun") + " \"$@\"' crun \"$@\"\n");
       fs::permissions(env_.Sub("crun-wrapper"), fs::perms::owner_all);
     }
-    auto registry = SharedRegistry::Get();
+    auto registry = SharedTestRegistry();
     ASSERT_TRUE(registry.ok()) << registry.status();
     registry_ = *registry;
     fs::create_directories(env_.Sub("registries.conf.d"));

@@ -10,6 +10,7 @@
 // every pod it made on teardown, even when the test failed.
 #include "daemon_harness.h"
 #include "registry_fixture.h"
+#include "test_util.h"
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -53,91 +54,17 @@ constexpr char kCgroupRoot[] = "/sys/fs/cgroup";
 // a foreground `sleep`, and a PID 1 without a handler would ignore SIGTERM altogether.
 constexpr char kSleepUntilTerm[] = "trap 'exit 0' TERM; sleep 3600 & wait";
 
-// ---- Shared registry -------------------------------------------------------------------------
-
-// One registry with the test images for the whole program, started on first use. A failed start
-// is remembered so it is reported once per test, not retried.
-class SharedRegistry : public ::testing::Environment {
- public:
-  static StatusOr<RegistryFixture*> Get() {
-    if (!started_) {
-      started_ = true;
-      auto fixture = RegistryFixture::Start();
-      if (!fixture.ok()) {
-        status_ = fixture.status();
-      } else {
-        status_ = (*fixture)->PushTestImages();
-        fixture_ = *std::move(fixture);
-      }
-    }
-    if (!status_.ok()) return status_;
-    return fixture_.get();
-  }
-
-  void TearDown() override {
-    fixture_.reset();
-    started_ = false;
-    status_ = absl::OkStatus();
-  }
-
- private:
-  static inline bool started_ = false;
-  static inline Status status_;
-  static inline std::unique_ptr<RegistryFixture> fixture_;
-};
-
-[[maybe_unused]] ::testing::Environment* const kSharedRegistry =
-    ::testing::AddGlobalTestEnvironment(new SharedRegistry);
-
 // ---- Host inspection helpers -----------------------------------------------------------------
-
-// Absolute path of `name` in $PATH, or "".
-std::string PathOf(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
-  }
-  return "";
-}
-
-bool OnPath(const std::string& name) { return !PathOf(name).empty(); }
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
 }
 
-std::string RandomHex(size_t n) {
-  static std::mutex mu;
-  static std::mt19937_64 rng{std::random_device{}()};
-  std::lock_guard<std::mutex> lock(mu);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += kDigits[rng() % 16];
-  return out;
-}
-
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-// Polls `done` every `step` until it returns true or `timeout` has passed.
-bool Eventually(const std::function<bool()>& done, milliseconds timeout,
-                milliseconds step = milliseconds(100)) {
-  auto deadline = Clock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(step);
-  }
 }
 
 struct MountEntry {
@@ -190,31 +117,6 @@ std::vector<std::string> MountsContaining(const std::string& needle) {
   return out;
 }
 
-// The cgroup hierarchies of the host: /sys/fs/cgroup itself on v2; every mounted hierarchy
-// directory below it on v1 (symlinks such as cpu -> cpu,cpuacct are skipped as duplicates).
-std::vector<std::string> CgroupHierarchies() {
-  if (fs::exists(std::string(kCgroupRoot) + "/cgroup.controllers")) return {kCgroupRoot};
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(kCgroupRoot, ec)) {
-    if (e.is_directory(ec) && !e.is_symlink(ec)) out.push_back(e.path().string());
-  }
-  return out;
-}
-
-// Subdirectories (recursively) of `dir`, relative to it.
-std::vector<std::string> SubDirs(const std::string& dir) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) {
-      out.push_back(fs::relative(it->path(), dir).string());
-    }
-  }
-  return out;
-}
-
 // Every cgroup directory left below `parent` ("/crio-cpp-test-...") in any hierarchy.
 std::vector<std::string> CgroupChildren(const std::string& parent) {
   std::vector<std::string> out;
@@ -222,26 +124,6 @@ std::vector<std::string> CgroupChildren(const std::string& parent) {
     for (const auto& sub : SubDirs(h + parent)) out.push_back(h + parent + "/" + sub);
   }
   return out;
-}
-
-// rmdir of a cgroup tree, deepest first (cgroup files vanish with their directory).
-void RemoveCgroupTree(const std::string& dir) {
-  std::vector<std::string> subs = SubDirs(dir);
-  std::sort(subs.begin(), subs.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  for (const auto& s : subs) ::rmdir((dir + "/" + s).c_str());
-  ::rmdir(dir.c_str());
-}
-
-// crun 1.8 refuses hybrid cgroup hosts whose v2 tree has controllers ("cgroups in hybrid mode
-// not supported, drop all controllers from cgroupv2"); CRI-O would fail the same way. On such
-// hosts crun runs behind a wrapper that hides /sys/fs/cgroup/unified in a private mount
-// namespace (as tests/integration/oci_runtime_test.cc does); runc handles hybrid mode itself.
-bool CrunNeedsHybridWorkaround() {
-  if (fs::exists(std::string(kCgroupRoot) + "/cgroup.controllers")) return false;
-  std::ifstream controllers(std::string(kCgroupRoot) + "/unified/cgroup.controllers");
-  std::string first;
-  return static_cast<bool>(controllers >> first);
 }
 
 // PIDs of conmon processes whose command line mentions `needle` (e.g. a container id).
@@ -275,12 +157,6 @@ bool HasCriLogLine(const std::string& log, const std::string& stream, const std:
     }
   }
   return false;
-}
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += i + "\n";
-  return out;
 }
 
 // Sorted by id, so that List and Stream results compare independent of order.
@@ -341,7 +217,7 @@ class LifecycleTest : public ::testing::Test {
                 "exec " + PathOf("crun") + " \"$@\"' crun \"$@\"\n");
       fs::permissions(env_.Sub("crun-wrapper"), fs::perms::owner_all);
     }
-    auto registry = SharedRegistry::Get();
+    auto registry = SharedTestRegistry();
     ASSERT_TRUE(registry.ok()) << registry.status();
     registry_ = *registry;
     ASSERT_FALSE(env_.path().empty());
@@ -1545,7 +1421,6 @@ TEST_P(LifecycleHandlerTest, SharedPidNamespace_InfraPauseIsPid1AndContainersSee
   EXPECT_TRUE(RemovePod(pod_id).ok());
 }
 
-
 // With pause_image in the store, the infra container runs from it: its Entrypoint (pause_command
 // empty) is PID 1 of the pod, and status names the image. Removing the pod removes its rootfs.
 TEST_P(LifecycleHandlerTest, PauseImage_InStore_InfraRunsFromTheImage) {
@@ -1631,7 +1506,6 @@ TEST_P(LifecycleHandlerTest, LogSizeMax_ChattyContainer_LogFileStaysBounded) {
   EXPECT_TRUE(StopPod(pod_id).ok());
   EXPECT_TRUE(RemovePod(pod_id).ok());
 }
-
 
 // A container that ignores SIGTERM is killed after the stop timeout: exit 137, and none of its
 // processes survive, whether it has its own PID namespace (crio signals its init through a

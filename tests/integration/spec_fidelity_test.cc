@@ -11,6 +11,7 @@
 // suite's temp dir and are unmounted with it.
 #include "daemon_harness.h"
 #include "registry_fixture.h"
+#include "test_util.h"
 
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -55,42 +56,6 @@ constexpr int kCapMknod = 27;
 // the host (a harmless one, restored if a bug sets it).
 constexpr char kHostWideSysctl[] = "/proc/sys/kernel/printk_ratelimit";
 constexpr int kHostWideValue = 17;
-
-std::string PathOf(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
-  }
-  return "";
-}
-
-bool Contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-std::string RandomHex(size_t n) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += kDigits[rng() % 16];
-  return out;
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-bool Eventually(const std::function<bool()>& done, milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return true;
-}
 
 // "Name:\tvalue" from a /proc/<pid>/status text.
 std::string StatusField(const std::string& status, const std::string& name) {
@@ -148,36 +113,6 @@ bool HasOption(const MountInfo& m, const std::string& opt) {
     if (o == opt) return true;
   }
   return false;
-}
-
-bool CrunNeedsHybridWorkaround() {
-  if (fs::exists(std::string(kCgroupRoot) + "/cgroup.controllers")) return false;
-  std::ifstream controllers(std::string(kCgroupRoot) + "/unified/cgroup.controllers");
-  std::string first;
-  return static_cast<bool>(controllers >> first);
-}
-
-std::vector<std::string> CgroupHierarchies() {
-  if (fs::exists(std::string(kCgroupRoot) + "/cgroup.controllers")) return {kCgroupRoot};
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(kCgroupRoot, ec)) {
-    if (e.is_directory(ec) && !e.is_symlink(ec)) out.push_back(e.path().string());
-  }
-  return out;
-}
-
-void RemoveCgroupTree(const std::string& dir) {
-  std::vector<std::string> subs;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) subs.push_back(it->path().string());
-  }
-  std::sort(subs.begin(), subs.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  for (const auto& s : subs) ::rmdir(s.c_str());
-  ::rmdir(dir.c_str());
 }
 
 // A character device on the host outside the default container allowlist, whose open(2) needs

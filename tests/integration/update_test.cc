@@ -10,6 +10,7 @@
 // clang-format off
 #include "daemon_harness.h"
 #include "registry_fixture.h"
+#include "test_util.h"
 // clang-format on
 
 #include <gtest/gtest.h>
@@ -38,92 +39,7 @@ using std::chrono::seconds;
 constexpr char kCgroupRoot[] = "/sys/fs/cgroup";
 constexpr char kSleepUntilTerm[] = "trap 'exit 0' TERM; sleep 3600 & wait";
 
-class UpdateRegistry : public ::testing::Environment {
- public:
-  static StatusOr<RegistryFixture*> Get() {
-    if (!started_) {
-      started_ = true;
-      auto fixture = RegistryFixture::Start();
-      if (!fixture.ok()) {
-        status_ = fixture.status();
-      } else {
-        status_ = (*fixture)->PushTestImages();
-        fixture_ = *std::move(fixture);
-      }
-    }
-    if (!status_.ok()) return status_;
-    return fixture_.get();
-  }
-  void TearDown() override {
-    fixture_.reset();
-    started_ = false;
-    status_ = absl::OkStatus();
-  }
-
- private:
-  static inline bool started_ = false;
-  static inline Status status_;
-  static inline std::unique_ptr<RegistryFixture> fixture_;
-};
-
-[[maybe_unused]] ::testing::Environment* const kUpdateRegistry =
-    ::testing::AddGlobalTestEnvironment(new UpdateRegistry);
-
-std::string PathOf(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (!dir.empty() && ::access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
-  }
-  return "";
-}
-
-std::string RandomHex(size_t n) {
-  static std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += kDigits[rng() % 16];
-  return out;
-}
-
 bool CgroupV2() { return fs::exists(std::string(kCgroupRoot) + "/cgroup.controllers"); }
-
-// See lifecycle_test.cc: crun 1.8 refuses hybrid hosts whose cgroup2 tree has controllers.
-bool CrunNeedsHybridWorkaround() {
-  if (CgroupV2()) return false;
-  std::ifstream controllers(std::string(kCgroupRoot) + "/unified/cgroup.controllers");
-  std::string first;
-  return static_cast<bool>(controllers >> first);
-}
-
-std::vector<std::string> CgroupHierarchies() {
-  if (CgroupV2()) return {kCgroupRoot};
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(kCgroupRoot, ec)) {
-    if (e.is_directory(ec) && !e.is_symlink(ec)) out.push_back(e.path().string());
-  }
-  return out;
-}
-
-void RemoveCgroupTree(const std::string& dir) {
-  std::vector<std::string> subs;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->is_directory(ec) && !it->is_symlink(ec)) subs.push_back(it->path().string());
-  }
-  std::sort(subs.begin(), subs.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
-  for (const auto& s : subs) ::rmdir(s.c_str());
-  ::rmdir(dir.c_str());
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 // A cgroup file of `cgroup` ("/parent/crio-<id>") in `controller`'s hierarchy (v1) or the
 // unified tree (v2).
@@ -152,7 +68,7 @@ class UpdateTest : public ::testing::TestWithParam<std::string> {
                     PathOf("crun") + " \"$@\"' crun \"$@\"\n");
       fs::permissions(env_.Sub("crun-wrapper"), fs::perms::owner_all);
     }
-    auto registry = UpdateRegistry::Get();
+    auto registry = SharedTestRegistry();
     ASSERT_TRUE(registry.ok()) << registry.status();
     registry_ = *registry;
     fs::create_directories(env_.Sub("registries.conf.d"));
