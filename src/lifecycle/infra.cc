@@ -90,7 +90,7 @@ void Manager::PullPauseImageInBackground() {
                 "shipped pause binary meanwhile", image);
   pause_puller_ = std::jthread([this, image] {
     auto pulled = deps_.images->Pull(image, image::AuthConfig{});
-    std::lock_guard guard(pause_mu_);
+    std::lock_guard done(pause_mu_);
     pause_pull_running_ = false;
     if (pulled.ok()) {
       CRIO_LOG_INFO("pause image {} pulled", image);
@@ -121,18 +121,8 @@ Status Manager::StartInfraContainer(PodState& pod) {
   in.pause_command = rootfs.pause_command;
   if (rootfs.image_config) in.image = &*rootfs.image_config;
   in.rootfs = rootfs.path;
-  in.pod.pod_id = pod.id();
-  in.pod.netns_path = pod.netns_path();
-  in.pod.ipcns_path = pod.ipcns_path();
-  in.pod.utsns_path = pod.utsns_path();
-  in.pod.hostname_file = pod.pod_dir() + "/hostname";
-  in.pod.resolv_conf_file = pod.pod_dir() + "/resolv.conf";
-  in.pod.hosts_file = pod.pod_dir() + "/hosts";
-  in.pod.shm_path = pod.shm_path();
-  const auto& ns = pod.config().linux().security_context().namespace_options();
-  in.pod.host_network = ns.network() == v1::NODE;
-  in.pod.host_ipc = ns.ipc() == v1::NODE;
-  in.pod.host_pid = ns.pid() == v1::NODE;
+  in.pod = internal::PodResourcesOf(pod);
+  in.pod.pidns_path.clear();  // the infra container makes the pod's PID namespace
   in.runtime = &deps_.config.runtime;
   in.cgroups_path = pod.cgroup_path();
   in.cgroup_v2 = IsCgroupV2();

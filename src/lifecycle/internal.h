@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "container/spec_builder.h"
+#include "crio_state.pb.h"
 #include "util/status.h"
 
 namespace crio::lifecycle::internal {
@@ -17,5 +19,8 @@ Status MakeDirs(const std::string& path);
 Status RemoveAll(const std::string& path);
 // Whether /sys/fs/cgroup is the unified (v2) hierarchy.
 bool IsCgroupV2();
+// What the spec builder needs of a pod: its pinned namespaces, pod files, /dev/shm, shared PID
+// namespace and host namespace modes. hostname and cgroup_parent are left to the caller.
+container::PodResources PodResourcesOf(const state::PodState& pod);
 
 }  // namespace crio::lifecycle::internal
