@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "container/spec_builder.h"
 
 namespace crio::container {
 
@@ -134,12 +135,7 @@ Status ValidateUpdateResources(const v1::LinuxContainerResources& r, bool cgroup
 StatusOr<json> UpdateResourcesJson(const v1::LinuxContainerResources& r, const UpdateHost& host) {
   RETURN_IF_ERROR(ValidateUpdateResources(r, host.cgroup_v2));
   json out = json::object();
-  json cpu = json::object();
-  if (r.cpu_shares() > 0) cpu["shares"] = static_cast<uint64_t>(r.cpu_shares());
-  if (r.cpu_quota() != 0) cpu["quota"] = r.cpu_quota();
-  if (r.cpu_period() > 0) cpu["period"] = static_cast<uint64_t>(r.cpu_period());
-  if (!r.cpuset_cpus().empty()) cpu["cpus"] = r.cpuset_cpus();
-  if (!r.cpuset_mems().empty()) cpu["mems"] = r.cpuset_mems();
+  json cpu = CpuResourcesJson(r);
   if (!cpu.empty()) out["cpu"] = std::move(cpu);
 
   if (r.memory_limit_in_bytes() > 0) {

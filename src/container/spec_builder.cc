@@ -408,15 +408,24 @@ StatusOr<json> Sysctls(const v1::PodSandboxConfig& sandbox, const config::Runtim
 // ---------------------------------------------------------------------------------------------
 // Resources
 
-StatusOr<json> ResourcesJson(const v1::LinuxContainerResources& r, bool cgroup_v2,
-                             const HostInfo& host) {
-  json out = json::object();
+}  // namespace
+
+nlohmann::json CpuResourcesJson(const runtime::v1::LinuxContainerResources& r) {
   json cpu = json::object();
   if (r.cpu_shares() > 0) cpu["shares"] = static_cast<uint64_t>(r.cpu_shares());
   if (r.cpu_quota() != 0) cpu["quota"] = r.cpu_quota();
   if (r.cpu_period() > 0) cpu["period"] = static_cast<uint64_t>(r.cpu_period());
   if (!r.cpuset_cpus().empty()) cpu["cpus"] = r.cpuset_cpus();
   if (!r.cpuset_mems().empty()) cpu["mems"] = r.cpuset_mems();
+  return cpu;
+}
+
+namespace {
+
+StatusOr<json> ResourcesJson(const v1::LinuxContainerResources& r, bool cgroup_v2,
+                             const HostInfo& host) {
+  json out = json::object();
+  json cpu = CpuResourcesJson(r);
   if (!cpu.empty()) out["cpu"] = std::move(cpu);
 
   if (r.memory_limit_in_bytes() != 0) {

@@ -128,6 +128,11 @@ StatusOr<std::map<std::string, std::string>> PodSysctls(
 //   Other codes from reading the crio.conf seccomp_profile / privileged_seccomp_profile files.
 StatusOr<nlohmann::json> BuildSpec(const SpecInputs& inputs);
 
+// The OCI linux.resources.cpu object for CRI resources (shares, quota, period, cpus, mems);
+// unset CRI fields are left out, so an empty object means "no CPU settings". Used at create and
+// by UpdateContainerResources.
+nlohmann::json CpuResourcesJson(const runtime::v1::LinuxContainerResources& r);
+
 struct SandboxSpecInputs {
   std::string sandbox_id;
   const runtime::v1::PodSandboxConfig* sandbox = nullptr;  // required
