@@ -276,6 +276,11 @@ constexpr Option kOptions[] = {
      .field = AtRuntime<&RuntimeConfig::seccomp_profile>, .reloadable = true,
      .help = "Default seccomp profile (JSON file); empty: the built-in profile.\n"
              "Reloaded on SIGHUP."},
+    {.table = kRuntime, .key = "seccomp_use_default_when_empty", .kind = Kind::kBool,
+     .field = AtRuntime<&RuntimeConfig::seccomp_use_default_when_empty>, .reloadable = true,
+     .help = "Run containers whose config names no seccomp profile under the default profile\n"
+             "(true) instead of unconfined, which is what the CRI prescribes (false).\n"
+             "Reloaded on SIGHUP."},
     {.table = kRuntime, .key = "privileged_seccomp_profile", .kind = Kind::kString,
      .field = AtRuntime<&RuntimeConfig::privileged_seccomp_profile>, .reloadable = true,
      .help = "Seccomp profile for privileged containers; empty: unconfined.\n"

@@ -93,6 +93,9 @@ struct RuntimeConfig {
   std::vector<std::string> default_env;
   bool selinux = false;
   std::string seccomp_profile;
+  // A container whose config names no seccomp profile at all runs under the default profile
+  // (true) or unconfined, as the CRI says (false).
+  bool seccomp_use_default_when_empty = true;
   std::string privileged_seccomp_profile;
   std::string apparmor_profile = "crio-default";
   std::string blockio_config_file;

@@ -714,7 +714,8 @@ std::string LegacyAppArmorProfile(const v1::LinuxContainerSecurityContext& sc) {
 #pragma GCC diagnostic pop
 
 // linux.seccomp, or null for none. Mirrors CRI-O's setupSeccomp: privileged containers are
-// unconfined unless privileged_seccomp_profile is set; an absent profile is RuntimeDefault.
+// unconfined unless privileged_seccomp_profile is set; an absent profile is RuntimeDefault
+// unless seccomp_use_default_when_empty is false, then unconfined.
 StatusOr<json> SeccompFor(bool has_profile, const v1::SecurityProfile& profile,
                           const std::string& legacy, bool privileged,
                           const config::RuntimeConfig& rc, const std::vector<std::string>& caps,
@@ -724,6 +725,9 @@ StatusOr<json> SeccompFor(bool has_profile, const v1::SecurityProfile& profile,
       return json();
     }
     return LoadSeccompFile(rc.privileged_seccomp_profile, caps, host, false);
+  }
+  if (!has_profile && legacy.empty() && !rc.seccomp_use_default_when_empty) {
+    return json();  // nothing asked for: unconfined, as the CRI says
   }
   ProfileChoice choice;
   if (has_profile) {

@@ -35,6 +35,14 @@ using internal::RemoveAll;
 namespace {
 
 constexpr int kSigKill = 9;
+
+// The node's hostname, for host-network pods without one of their own.
+std::string NodeHostname() {
+  char buf[65] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
 constexpr int kSigTerm = 15;
 
 int64_t ToNs(std::chrono::system_clock::time_point t) {
@@ -209,13 +217,10 @@ StatusOr<std::string> Manager::RunPodSandbox(const v1::PodSandboxConfig& config,
   rollback.Add("remove pod dir", [dir = pod.pod_dir()] { return RemoveAll(dir); });
 
   // Pod files: hostname, resolv.conf, hosts.
-  std::string hostname = config.hostname();
-  if (hostname.empty() || host_network) {
-    char buf[256] = {};
-    if (host_network || hostname.empty()) {
-      if (::gethostname(buf, sizeof buf - 1) == 0 && host_network) hostname = buf;
-      if (hostname.empty()) hostname = config.metadata().name();
-    }
+  std::string hostname =
+      sandbox::PodHostname(config.hostname(), pod.id(), host_network, NodeHostname());
+  if (Status valid = sandbox::ValidateHostname(hostname); !valid.ok()) {
+    return InvalidArgument(absl::StrCat("PodSandboxConfig.hostname: ", valid.message()));
   }
   RETURN_IF_ERROR(sandbox::WriteHostnameFile(pod.pod_dir(), hostname));
   sandbox::DnsConfig dns;

@@ -16,6 +16,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_join.h"
 #include "os/process.h"
+#include "os/process_tree.h"
 #include "os/unique_fd.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -822,15 +823,18 @@ StatusOr<ExecSyncResult> ConmonRuntime::ExecSync(const std::string& id,
   if (timeout.count() > 0) {
     run.timeout = timeout;
   }
-  // The exec'd process may have left the runtime's process group; kill it by its pid too.
+  // The exec'd process is not in the runtime's process group, and what it forked would be
+  // orphaned to the container's init if only it died (the kubelet's probes time out this way):
+  // kill its whole tree.
   run.on_timeout = [&] {
     auto text = ReadSmallFile(pid_path);
     if (!text.ok()) {
       return;
     }
     if (auto pid = ParseInt(*text, "pid file"); pid.ok() && *pid > 0) {
-      if (auto pidfd = os::PidFd::Open(*pid); pidfd.ok()) {
-        (void)pidfd->Signal(SIGKILL);
+      if (auto killed = os::KillProcessTree(static_cast<pid_t>(*pid)); !killed.ok()) {
+        CRIO_LOG_WARN("exec in container {}: killing the timed-out command: {}", id,
+                 killed.status().ToString());
       }
     }
   };

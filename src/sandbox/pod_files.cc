@@ -127,7 +127,7 @@ Status ValidateHostname(std::string_view hostname) {
             hostname[0] != '.';
   for (char c : hostname) {
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-          c == '.')) {
+          c == '.' || c == '_')) {
       ok = false;
       break;
     }
@@ -136,6 +136,13 @@ Status ValidateHostname(std::string_view hostname) {
     return InvalidArgument(absl::StrCat("invalid pod hostname \"", std::string(hostname), "\""));
   }
   return absl::OkStatus();
+}
+
+std::string PodHostname(std::string_view configured, std::string_view pod_id, bool host_network,
+                        std::string_view node_hostname) {
+  if (!configured.empty()) return std::string(configured);
+  if (host_network) return std::string(node_hostname);
+  return std::string(pod_id.substr(0, 12));
 }
 
 StatusOr<std::string> RenderResolvConf(const DnsConfig& dns) {

@@ -33,9 +33,17 @@ struct DnsConfig {
 
 // --- Pure renderers (no I/O) -------------------------------------------------------------------
 
-// Checks a pod hostname: 1..64 characters (the kernel's limit) of [A-Za-z0-9.-], not starting
-// with '-' or '.'. InvalidArgument otherwise.
+// Checks a pod hostname: 1..64 characters (the kernel's limit) of [A-Za-z0-9._-], not starting
+// with '-' or '.'. InvalidArgument otherwise. ('_' because CRI-O accepts it and its users'
+// configs carry it, e.g. "crictl_host".)
 Status ValidateHostname(std::string_view hostname);
+
+// The hostname a pod gets, as CRI-O chooses it: the configured one when set; otherwise the
+// node's (`node_hostname`) for a host-network pod and the first 12 characters of the pod ID for
+// a pod with its own UTS namespace. The pod name is never used: the kubelet's names are often
+// longer than a hostname may be.
+std::string PodHostname(std::string_view configured, std::string_view pod_id, bool host_network,
+                        std::string_view node_hostname);
 
 // resolv.conf text for a non-empty `dns`: a "search" line, one "nameserver" line per server, an
 // "options" line; lines whose list is empty are left out. InvalidArgument if a server is not an

@@ -102,6 +102,7 @@ TEST(Defaults, Always_MatchCrioDefaults) {
   EXPECT_EQ(config.runtime.log_size_max, -1);
   EXPECT_EQ(config.runtime.ctr_stop_timeout, 30);
   EXPECT_TRUE(config.runtime.drop_infra_ctr);
+  EXPECT_TRUE(config.runtime.seccomp_use_default_when_empty);
   EXPECT_EQ(config.runtime.apparmor_profile, "crio-default");
   EXPECT_EQ(config.runtime.log_level, "info");
   EXPECT_THAT(config.runtime.default_capabilities,
@@ -222,6 +223,7 @@ TEST(ApplyToml, FullCrioConf_LoadsEveryTableWithoutWarnings) {
   EXPECT_EQ(rt.log_size_max, 52428800);
   EXPECT_EQ(rt.log_level, "debug");
   EXPECT_EQ(rt.ctr_stop_timeout, 45);
+  EXPECT_FALSE(rt.seccomp_use_default_when_empty);
   EXPECT_EQ(rt.infra_ctr_cpuset, "0-1");
   EXPECT_TRUE(rt.enable_pod_events);
   EXPECT_TRUE(rt.device_ownership_from_security_context);

@@ -139,6 +139,23 @@ TEST(ValidateHostname, Limits) {
   EXPECT_TRUE(absl::IsInvalidArgument(ValidateHostname("-a")));
   EXPECT_TRUE(absl::IsInvalidArgument(ValidateHostname("a b")));
   EXPECT_TRUE(absl::IsInvalidArgument(ValidateHostname("a\nb")));
+  EXPECT_TRUE(ValidateHostname("crictl_host").ok());
+}
+
+TEST(PodHostname, ConfiguredNameWins) {
+  EXPECT_EQ(PodHostname("web-0", "0123456789abcdef", false, "node1"), "web-0");
+  EXPECT_EQ(PodHostname("web-0", "0123456789abcdef", true, "node1"), "web-0");
+}
+
+TEST(PodHostname, NoName_HostNetworkGetsNodeName) {
+  EXPECT_EQ(PodHostname("", "0123456789abcdef", true, "node1"), "node1");
+}
+
+TEST(PodHostname, NoName_OwnUtsNamespaceGetsShortPodId) {
+  // critest's pod names are 68 characters: the name must never be the fallback.
+  std::string name = PodHostname("", "0123456789abcdef0123", false, "node1");
+  EXPECT_EQ(name, "0123456789ab");
+  EXPECT_TRUE(ValidateHostname(name).ok());
 }
 
 TEST(WriteHostnameFile, PodDir_WritesNameAndNewlineMode0644) {

@@ -1014,6 +1014,17 @@ TEST_F(SpecBuilderTest, Seccomp_Unset_BuiltInDefault) {
   EXPECT_EQ(Build()["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
 }
 
+TEST_F(SpecBuilderTest, Seccomp_UnsetWithoutDefaultWhenEmpty_Unconfined) {
+  runtime_.seccomp_use_default_when_empty = false;
+  EXPECT_FALSE(Build()["linux"].contains("seccomp"));
+}
+
+TEST_F(SpecBuilderTest, Seccomp_ExplicitRuntimeDefaultWithoutDefaultWhenEmpty_Default) {
+  runtime_.seccomp_use_default_when_empty = false;
+  sc()->mutable_seccomp()->set_profile_type(v1::SecurityProfile::RuntimeDefault);
+  EXPECT_EQ(Build()["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+}
+
 TEST_F(SpecBuilderTest, Seccomp_Unconfined_NoSeccompSection) {
   sc()->mutable_seccomp()->set_profile_type(v1::SecurityProfile::Unconfined);
   EXPECT_FALSE(Build()["linux"].contains("seccomp"));
