@@ -323,6 +323,24 @@ bool PidFd::WaitExited(milliseconds timeout) {
   }
 }
 
+bool PidFd::WaitReaped(milliseconds timeout) {
+  if (!fd_) {
+    return true;
+  }
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    // Signal 0 reaches a zombie too; only a reaped process gives ESRCH.
+    if (pidfd_send_signal(fd_.get(), 0, nullptr, 0) < 0 && errno == ESRCH) {
+      return true;
+    }
+    if (Clock::now() >= deadline) {
+      return false;
+    }
+    struct timespec pause = {0, 1000 * 1000};
+    nanosleep(&pause, nullptr);
+  }
+}
+
 StatusOr<ChildProcess> Spawn(const SpawnRequest& request) {
   if (request.argv.empty() || request.argv[0].empty()) {
     return InvalidArgument("spawn: empty argv");

@@ -97,6 +97,9 @@ class PidFd {
   Status Signal(int sig);
   // Whether the process has exited within `timeout` (zero polls).
   bool WaitExited(std::chrono::milliseconds timeout);
+  // Whether the process has been reaped by its parent within `timeout` (an exited process
+  // stays a zombie until then).
+  bool WaitReaped(std::chrono::milliseconds timeout);
 
  private:
   pid_t pid_ = -1;

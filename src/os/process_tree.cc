@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <deque>
 #include <set>
 
@@ -38,6 +40,48 @@ pid_t ReadParent(const std::string& proc_root, pid_t pid) {
   ssize_t n = ::read(fd.get(), buf, sizeof buf);
   if (n <= 0) return -1;
   return ParentFromStat(std::string_view(buf, static_cast<std::size_t>(n)));
+}
+
+
+constexpr std::chrono::milliseconds kReapTimeout{1000};
+
+struct FrozenMember {
+  pid_t pid;
+  int depth;  // 0 for the root
+  PidFd pidfd;
+};
+
+struct FrozenTree {
+  std::vector<FrozenMember> members;  // the root first
+  int max_depth = 0;
+};
+
+// Stops `root` and its descendants with SIGSTOP, looking again until no new descendant appears
+// (a running member could fork after a look). pidfds pin each member, so a pid reused after its
+// process died is never signalled. Empty when `root` is gone.
+StatusOr<FrozenTree> FreezeTree(pid_t root, const std::string& proc_root) {
+  FrozenTree tree;
+  std::map<pid_t, int> depth_of;
+  constexpr int kMaxLooks = 20;
+  for (int look = 0; look < kMaxLooks; ++look) {
+    std::map<pid_t, pid_t> parents = ReadParentPids(proc_root);
+    bool found_new = false;
+    for (pid_t pid : ProcessTree(root, parents)) {  // parents before children
+      if (depth_of.contains(pid)) continue;
+      auto parent_depth = depth_of.find(parents[pid]);
+      int depth = pid == root ? 0 : parent_depth == depth_of.end() ? -1 : parent_depth->second + 1;
+      if (depth < 0) continue;  // its parent was gone when we looked: next look
+      auto pidfd = PidFd::Open(pid);
+      if (!pidfd.ok()) continue;  // already gone
+      RETURN_IF_ERROR(pidfd->Signal(SIGSTOP));
+      depth_of[pid] = depth;
+      tree.max_depth = std::max(tree.max_depth, depth);
+      tree.members.push_back({pid, depth, std::move(*pidfd)});
+      found_new = true;
+    }
+    if (!found_new) break;
+  }
+  return tree;
 }
 
 }  // namespace
@@ -77,23 +121,35 @@ std::vector<pid_t> ProcessTree(pid_t root, const std::map<pid_t, pid_t>& parents
 }
 
 StatusOr<int> KillProcessTree(pid_t root, const std::string& proc_root) {
-  // pidfds pin each member, so a pid reused after its process died is never signalled.
-  std::map<pid_t, PidFd> stopped;
-  constexpr int kMaxLooks = 20;
-  for (int look = 0; look < kMaxLooks; ++look) {
-    bool found_new = false;
-    for (pid_t pid : ProcessTree(root, ReadParentPids(proc_root))) {
-      if (stopped.contains(pid)) continue;
-      auto pidfd = PidFd::Open(pid);
-      if (!pidfd.ok()) continue;  // already gone
-      RETURN_IF_ERROR(pidfd->Signal(SIGSTOP));
-      stopped.emplace(pid, std::move(*pidfd));
-      found_new = true;
+  // Descendants die first, level by level, each while its parent runs to reap it: a killed
+  // parent would leave its children to the container's init, which often never reaps (a
+  // `sleep` as PID 1), and pgrep shows zombies too. The root goes last, reaped by its own
+  // parent (the OCI runtime's exec).
+  int killed = 0;
+  constexpr int kMaxRounds = 5;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    ASSIGN_OR_RETURN(FrozenTree tree, FreezeTree(root, proc_root));
+    if (tree.members.size() <= 1) break;
+    for (int depth = tree.max_depth; depth >= 1; --depth) {
+      std::vector<PidFd*> level;
+      for (auto& member : tree.members) {
+        if (member.depth == depth) {
+          RETURN_IF_ERROR(member.pidfd.Signal(SIGKILL));
+          level.push_back(&member.pidfd);
+          ++killed;
+        }
+      }
+      for (auto& member : tree.members) {
+        if (member.depth == depth - 1) RETURN_IF_ERROR(member.pidfd.Signal(SIGCONT));
+      }
+      for (PidFd* pidfd : level) (void)pidfd->WaitReaped(kReapTimeout);
     }
-    if (!found_new) break;
   }
-  for (auto& [pid, pidfd] : stopped) RETURN_IF_ERROR(pidfd.Signal(SIGKILL));
-  return static_cast<int>(stopped.size());
+  auto pidfd = PidFd::Open(root);
+  if (!pidfd.ok()) return killed;  // already gone
+  RETURN_IF_ERROR(pidfd->Signal(SIGKILL));
+  (void)pidfd->WaitReaped(kReapTimeout);
+  return killed + 1;
 }
 
 }  // namespace crio::os

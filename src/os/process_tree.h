@@ -21,9 +21,10 @@ std::map<pid_t, pid_t> ReadParentPids(const std::string& proc_root = "/proc");
 // when it has none; empty when `root` is not in `parents`.
 std::vector<pid_t> ProcessTree(pid_t root, const std::map<pid_t, pid_t>& parents);
 
-// Stops `root` and its descendants with SIGSTOP, looking again until no new descendant appears
-// (a running member could fork after a look), then sends each SIGKILL through a pidfd. A root
-// that is already gone is OK. Returns how many processes were killed.
+// Kills `root` and all its descendants so that none is left behind, not even as a zombie:
+// the tree is frozen with SIGSTOP, then killed from the deepest level up, each level while its
+// parents run again to reap it; the root goes last and is left to its own parent to reap.
+// A root that is already gone is OK. Returns how many processes were killed.
 StatusOr<int> KillProcessTree(pid_t root, const std::string& proc_root = "/proc");
 
 }  // namespace crio::os

@@ -778,6 +778,19 @@ TEST_P(LifecycleHandlerTest, Container_CreateStartExecStopRemove_FullLifecycle) 
   // Still running after the timed-out exec.
   ASSERT_TRUE(CtrStatus(id, &status).ok());
   EXPECT_EQ(status.state(), v1::ContainerState::CONTAINER_RUNNING);
+  // The timed-out command is gone, and so is what it forked (critest checks with pgrep; the
+  // kubelet's exec probes time out this way).
+  st = Exec(id, {"sh", "-c", "sleep 11; echo late"}, 1, &exec);
+  EXPECT_FALSE(st.ok() && exec.exit_code() == 0) << "a timed-out exec must not look successful";
+  v1::ExecSyncResponse comms;
+  st = Exec(id, {"sh", "-c", "for f in /proc/[0-9]*/comm; do read c < $f && echo \"$c\"; done"},
+            10, &comms);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  // Only the container's own `sleep 3600` may remain.
+  std::istringstream lines(comms.stdout());
+  int sleeps = 0;
+  for (std::string line; std::getline(lines, line);) sleeps += line == "sleep" ? 1 : 0;
+  EXPECT_EQ(sleeps, 1) << "timed-out exec processes left in the container:\n" << comms.stdout();
 
   // PID 1 without a SIGTERM handler ignores SIGTERM: StopContainer falls back to SIGKILL.
   auto stop_start = Clock::now();
