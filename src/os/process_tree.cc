@@ -42,7 +42,6 @@ pid_t ReadParent(const std::string& proc_root, pid_t pid) {
   return ParentFromStat(std::string_view(buf, static_cast<std::size_t>(n)));
 }
 
-
 constexpr std::chrono::milliseconds kReapTimeout{1000};
 
 struct FrozenMember {

@@ -3,13 +3,16 @@
 local registry under the repository paths critest names, so a registries.conf that mirrors
 registry.k8s.io, gcr.io, docker.io and quay.io to that registry serves them.
 
-  make_critest_images.py --registry 127.0.0.1:PORT --pause /path/to/pause [--cc gcc]
+  make_critest_images.py --registry 127.0.0.1:PORT --pause /path/to/pause \
+                         --busybox /path/to/busybox [--cc gcc]
 
 Reuses the deterministic layer and push code of tests/fixtures/make_test_images.py. The
-images are made from Debian's busybox-static (every applet linked), plus what busybox lacks
-or does differently, copied from the host with their shared libraries: `pgrep` and `ipcs`,
-and `dash` as /bin/sh, because busybox's shell runs its `ls` applet in-process while the
-MaskedPaths spec needs `sh -c ls` to execute /bin/ls. nginx and nonewprivs are small static
+images are made from Debian's dynamic busybox (the `busybox` package's binary, unpacked by
+scripts/install-deps.sh) with every applet linked, its shared libraries, and what it lacks,
+copied from the host with their libraries: `pgrep` and `ipcs`. Not busybox-static: its shell
+runs applets in-process, while the MaskedPaths spec needs `sh -c ls` to execute /bin/ls and
+fail with busybox ash's own message ("/bin/sh: ls: Permission denied"); dash would execute it
+but words the error differently ("/bin/sh: 1: ls: ..."). nginx and nonewprivs are small static
 programs in standins/, compiled here. stdout: "repository:tag" -> manifest digest, as JSON.
 """
 
@@ -35,17 +38,16 @@ GROUP = ("root:x:0:\n"
          "daemon:x:1:\n"
          "www-data:x:33:\n"
          "nogroup:x:65534:\n")
-# Host programs that busybox lacks or that must not be busybox, with their image paths.
-HOST_PROGRAMS = {"/usr/bin/pgrep": "bin/pgrep", "/usr/bin/ipcs": "bin/ipcs",
-                 "/usr/bin/dash": "bin/sh"}
+# Host programs that busybox lacks, with their image paths.
+HOST_PROGRAMS = {"/usr/bin/pgrep": "bin/pgrep", "/usr/bin/ipcs": "bin/ipcs"}
 
 
 def log(msg):
     print(f"make_critest_images: {msg}", file=sys.stderr, flush=True)
 
 
-def busybox_applets():
-    out = subprocess.run([fx.BUSYBOX, "--list"], check=True, stdout=subprocess.PIPE).stdout
+def busybox_applets(busybox):
+    out = subprocess.run([busybox, "--list"], check=True, stdout=subprocess.PIPE).stdout
     return sorted(set(out.decode().split()) - {"busybox"})
 
 
@@ -90,6 +92,11 @@ class Tree:
         self.add_dir(os.path.dirname(path))
         self.files[path] = ("symlink", target)
 
+    def add_hardlink(self, path, target):
+        path = path.strip("/")
+        self.add_dir(os.path.dirname(path))
+        self.files[path] = ("hardlink", target.strip("/"))
+
     def add_host_file(self, host_path, path, mode=None):
         with open(os.path.realpath(host_path), "rb") as f:
             data = f.read()
@@ -99,20 +106,31 @@ class Tree:
         layer = fx.Layer(comment)
         for path in sorted(self.dirs):
             layer.dir(path, mode=self.dirs[path])
+        # Regular files first: a hard link must follow its target in the tar.
+        links = []
         for path in sorted(self.files):
             value = self.files[path]
-            if value[0] == "symlink":
-                layer.symlink(path, value[1])
+            if value[0] in ("symlink", "hardlink"):
+                links.append((path, value))
             else:
                 layer.file(path, value[0], mode=value[1])
+        for path, (kind, target) in links:
+            if kind == "symlink":
+                layer.symlink(path, target)
+            else:
+                layer.hardlink(path, target)
         return layer
 
 
-def base_tree(passwd=PASSWD, group=GROUP):
+def base_tree(busybox, passwd=PASSWD, group=GROUP):
     tree = Tree()
-    tree.add_host_file(fx.BUSYBOX, "bin/busybox", 0o755)
-    for applet in busybox_applets():
-        tree.add_symlink(f"bin/{applet}", "busybox")
+    tree.add_host_file(busybox, "bin/busybox", 0o755)
+    for lib in shared_libraries(busybox):
+        tree.add_host_file(lib, lib, 0o755)
+    # Hard links, as in the real busybox image: masking one applet (MaskedPaths: /bin/ls) must
+    # not mask the binary every other applet is.
+    for applet in busybox_applets(busybox):
+        tree.add_hardlink(f"bin/{applet}", "bin/busybox")
     for host, path in HOST_PROGRAMS.items():
         tree.add_host_file(host, path, 0o755)
         for lib in shared_libraries(host):
@@ -161,8 +179,8 @@ def nginx_layer(binary, port):
     return tree.layer(f"ADD nginx stand-in (port {port})")
 
 
-def build_entries(cc, pause_path, work):
-    base = base_tree().layer("ADD busybox, dash, pgrep, ipcs /")
+def build_entries(cc, pause_path, busybox, work):
+    base = base_tree(busybox).layer("ADD busybox, pgrep, ipcs /")
     busybox_cfg = config(cmd=["sh"])
     entries = []
 
@@ -178,17 +196,21 @@ def build_entries(cc, pause_path, work):
     add(f"{STAGING}/hostnet-nginx-amd64", ["latest"], [base, nginx_layer(nginx, 12003)],
         nginx_cfg)
 
+    # busybox httpd, started the way the real image starts Apache and logging the notice
+    # Apache prints at start, which the container-log spec looks for.
     httpd = Tree()
     httpd.add_file("usr/local/apache2/htdocs/index.html", "<html><body>It works!</body></html>\n")
+    httpd.add_file("usr/local/bin/httpd-foreground",
+                   "#!/bin/sh\n"
+                   "echo \"AH00094: Command line: 'httpd -D FOREGROUND'\" >&2\n"
+                   "exec httpd -f -p 80 -h /usr/local/apache2/htdocs\n", 0o755)
     add(f"{E2E}/httpd", ["2.4.39-4", "2.4.39-1"], [base, httpd.layer("ADD httpd docroot")],
-        config(cmd=["httpd", "-f", "-p", "80", "-h", "/usr/local/apache2/htdocs"],
-               workdir="/usr/local/apache2"))
+        config(cmd=["httpd-foreground"], workdir="/usr/local/apache2"))
 
     nnp = Tree()
     nnp.add_file("usr/local/bin/nnp", compile_static(
         cc, os.path.join(HERE, "standins", "nonewprivs.c"), work), 0o4755)
-    add(f"{E2E}/nonewprivs", ["1.3"], [base, nnp.layer("ADD setuid nnp")],
-        config(entrypoint=["/usr/local/bin/nnp"]))
+    add(f"{E2E}/nonewprivs", ["1.3"], [base, nnp.layer("ADD setuid nnp")], config(cmd=["nnp"]))
 
     for name, user in [("test-image-user-uid", "1002"), ("test-image-user-username", "www-data"),
                        ("test-image-user-uid-group", "1003:1004"),
@@ -196,7 +218,7 @@ def build_entries(cc, pause_path, work):
         add(f"{STAGING}/{name}", ["latest"], [base], config(cmd=["sh"], user=user))
 
     predefined = base_tree(
-        passwd=PASSWD + "default-user:x:1000:1000:default-user:/home/default-user:/bin/sh\n",
+        busybox, passwd=PASSWD + "default-user:x:1000:1000:default-user:/home/default-user:/bin/sh\n",
         group=GROUP + "default-user:x:1000:\ngroup-defined-in-image:x:50000:default-user\n")
     predefined.add_dir("home/default-user")
     add(f"{STAGING}/test-image-predefined-group", ["latest"],
@@ -222,11 +244,13 @@ def main(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--registry", required=True, help="HOST:PORT of a plain-HTTP registry")
     parser.add_argument("--pause", required=True, help="the static pause binary to ship")
+    parser.add_argument("--busybox", required=True,
+                        help="a busybox whose shell executes programs (Debian's dynamic one)")
     parser.add_argument("--cc", default="gcc", help="C compiler for the static stand-ins")
     args = parser.parse_args(argv)
     try:
         with tempfile.TemporaryDirectory(prefix="critest-images.") as work:
-            entries = build_entries(args.cc, args.pause, work)
+            entries = build_entries(args.cc, args.pause, args.busybox, work)
         publisher = fx.RegistryPublisher(args.registry, None, None)
         publisher.check()
         result = {}

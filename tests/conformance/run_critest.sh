@@ -112,7 +112,10 @@ sed -e "s#@ROOTDIR@#$WORK/registry#; s#@ADDR@#$REG#; s#@AUTH@##" \
 docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
 REG_PID=$!
 for _ in $(seq 1 100); do curl -fs "http://$REG/v2/" >/dev/null && break; sleep 0.1; done
+BUSYBOX=${CRIO_BUSYBOX_DEB_DIR:-/var/cache/crio-cpp/busybox-deb}/bin/busybox
+[ -x "$BUSYBOX" ] || { say "no $BUSYBOX: run scripts/install-deps.sh"; exit 1; }
 python3 "$HERE/make_critest_images.py" --registry "$REG" --pause "$BUILD/cmd/pause" \
+  --busybox "$BUSYBOX" \
   >"$WORK/images.json" 2>"$WORK/images.log" || { cat "$WORK/images.log"; exit 1; }
 
 {

@@ -1394,6 +1394,98 @@ TEST_F(LifecycleTest, Crioctl_PodAndContainerVerbs_EndToEnd) {
   EXPECT_TRUE(ListCtrs().empty());
 }
 
+// crictl (cri-tools v1.26.1), the reference CRI client, drives the same verbs as crioctl above.
+// Its binary comes from $CRI_TOOLS_DIR, default ../shared/tools/cri-tools beside the project.
+std::string CriToolsDir() {
+  if (const char* dir = std::getenv("CRI_TOOLS_DIR"); dir != nullptr && *dir != '\0') return dir;
+  return std::string(CRIO_FIXTURES_DIR) + "/../../../shared/tools/cri-tools";
+}
+
+TEST_F(LifecycleTest, Crictl_PodContainerExecLogsStopRemove_EndToEnd) {
+  const std::string crictl = CriToolsDir() + "/crictl";
+  if (::access(crictl.c_str(), X_OK) != 0) {
+    const char* ci = std::getenv("CI");
+    ASSERT_FALSE(ci != nullptr && std::string(ci) == "true") << "no crictl at " << crictl;
+    GTEST_SKIP() << "no crictl at " << crictl << " (set CRI_TOOLS_DIR)";
+  }
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {crictl, "--runtime-endpoint", daemon().endpoint(),
+                               "--image-endpoint", daemon().endpoint(), "--timeout", "60s"});
+    return RunCommand(args);
+  };
+  // No hostname and a name as long as critest's (68 characters): the pod gets its ID's first
+  // 12 characters as hostname, as CRI-O gives it.
+  const std::string long_name = "create-PodSandbox-for-container-" + RandomHex(36);
+  v1::PodSandboxConfig pod = PodConfig(long_name);
+  nlohmann::json pod_json = {
+      {"metadata",
+       {{"name", long_name},
+        {"namespace", pod.metadata().namespace_()},
+        {"uid", pod.metadata().uid()},
+        {"attempt", 1}}},
+      {"log_directory", pod.log_directory()},
+      {"linux", {{"cgroup_parent", cgroup_parent_}}}};
+  nlohmann::json ctr_json = {
+      {"metadata", {{"name", "echo"}}},
+      {"image", {{"image", Ref("busybox:latest")}}},
+      {"command", {"/bin/sh", "-c", std::string("echo hello; ") + kSleepUntilTerm}},
+      {"log_path", "echo.log"}};
+  WriteFile(env_.Sub("crictl-pod.json"), pod_json.dump());
+  WriteFile(env_.Sub("crictl-ctr.json"), ctr_json.dump());
+
+  auto runp = run({"runp", env_.Sub("crictl-pod.json")});
+  ASSERT_EQ(runp.exit_code, 0) << runp.output;
+  std::string pod_id = LastLine(runp.output);
+  ASSERT_EQ(pod_id.size(), 64u) << runp.output;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pods_.push_back(pod_id);
+  }
+  auto create = run({"create", "--no-pull", pod_id, env_.Sub("crictl-ctr.json"),
+                     env_.Sub("crictl-pod.json")});
+  ASSERT_EQ(create.exit_code, 0) << create.output;
+  std::string ctr_id = LastLine(create.output);
+  ASSERT_EQ(ctr_id.size(), 64u) << create.output;
+  auto start = run({"start", ctr_id});
+  ASSERT_EQ(start.exit_code, 0) << start.output;
+
+  auto pods = run({"pods", "-q", "--no-trunc"});
+  EXPECT_TRUE(Contains(pods.output, pod_id)) << pods.output;
+  auto ps = run({"ps", "-q", "--no-trunc"});
+  EXPECT_TRUE(Contains(ps.output, ctr_id)) << ps.output;
+  auto inspect = run({"inspect", ctr_id});
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.output;
+  EXPECT_EQ(nlohmann::json::parse(inspect.output)["status"]["state"], "CONTAINER_RUNNING");
+
+  // crictl prints stdout and stderr each with a newline of its own: compare the first line.
+  auto first_line = [](const std::string& text) { return text.substr(0, text.find('\n')); };
+  auto hostname = run({"exec", "-s", ctr_id, "cat", "/etc/hostname"});
+  EXPECT_EQ(hostname.exit_code, 0) << hostname.output;
+  EXPECT_EQ(first_line(hostname.output), pod_id.substr(0, 12)) << hostname.output;
+  auto exec = run({"exec", "-s", ctr_id, "echo", "hi"});
+  EXPECT_EQ(exec.exit_code, 0) << exec.output;
+  EXPECT_EQ(first_line(exec.output), "hi") << exec.output;
+  auto exec_fail = run({"exec", "-s", ctr_id, "sh", "-c", "exit 4"});
+  EXPECT_NE(exec_fail.exit_code, 0) << exec_fail.output;
+  EXPECT_TRUE(Eventually([&] { return Contains(run({"logs", ctr_id}).output, "hello"); },
+                         seconds(10)))
+      << run({"logs", ctr_id}).output;
+
+  auto stop = run({"stop", "--timeout", "5", ctr_id});
+  EXPECT_EQ(stop.exit_code, 0) << stop.output;
+  v1::ContainerStatus status;
+  ASSERT_TRUE(CtrStatus(ctr_id, &status).ok());
+  EXPECT_EQ(status.state(), v1::ContainerState::CONTAINER_EXITED);
+  auto rm = run({"rm", ctr_id});
+  EXPECT_EQ(rm.exit_code, 0) << rm.output;
+  EXPECT_TRUE(ListCtrs().empty());
+  auto stopp = run({"stopp", pod_id});
+  EXPECT_EQ(stopp.exit_code, 0) << stopp.output;
+  auto rmp = run({"rmp", pod_id});
+  EXPECT_EQ(rmp.exit_code, 0) << rmp.output;
+  EXPECT_TRUE(ListPods().empty());
+}
+
 }  // namespace
 }  // namespace crio::testing
 

@@ -1,6 +1,4 @@
 // os::ProcessTree and os::KillProcessTree: whole trees, as an ExecSync timeout needs them.
-#include "os/process_tree.h"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,6 +10,7 @@
 #include <thread>
 
 #include "os/process.h"
+#include "os/process_tree.h"
 
 namespace crio::os {
 namespace {
