@@ -81,7 +81,8 @@ Status AppendMb(const std::string& path, const std::string& row, const std::stri
 Status AppendNa(const std::string& path, const std::string& row, const std::string& metric,
                 const std::string& reason) {
   std::string clean = reason;
-  std::replace_if(clean.begin(), clean.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
+  std::replace_if(
+      clean.begin(), clean.end(), [](char c) { return c == '\t' || c == '\n'; }, ' ');
   Result r = Make(row, metric, "na");
   r.reason = clean;
   return AppendResult(path, r);

@@ -169,8 +169,8 @@ Status RemovePods(CriClient& cri, std::vector<std::string>& pods) {
   return first;
 }
 
-Status DensityAt(CriClient& cri, const DensityOptions& o, std::vector<std::string>& pods,
-                 int count, const Memory& idle) {
+Status DensityAt(CriClient& cri, const DensityOptions& o, std::vector<std::string>& pods, int count,
+                 const Memory& idle) {
   const std::string& res = o.cri.results;
   const std::string& row = o.cri.row;
   while (static_cast<int>(pods.size()) < count) {

@@ -106,8 +106,8 @@ StatusOr<std::string> CriClient::RunPod(const PodSpec& spec, int index, PodTimes
   return resp.pod_sandbox_id();
 }
 
-StatusOr<std::string> CriClient::StartTop(const PodSpec& spec, const std::string& pod_id,
-                                          int index, PodTimes& times) {
+StatusOr<std::string> CriClient::StartTop(const PodSpec& spec, const std::string& pod_id, int index,
+                                          PodTimes& times) {
   v1::CreateContainerRequest req;
   req.set_pod_sandbox_id(pod_id);
   auto* config = req.mutable_config();
@@ -180,7 +180,8 @@ StatusOr<std::vector<std::string>> CriClient::BenchPods() {
   v1::ListPodSandboxRequest req;
   (*req.mutable_filter()->mutable_label_selector())[kBenchLabel] = "1";
   v1::ListPodSandboxResponse resp;
-  RETURN_IF_ERROR(FromGrpc("ListPodSandbox", runtime_->ListPodSandbox(Context().get(), req, &resp)));
+  RETURN_IF_ERROR(
+      FromGrpc("ListPodSandbox", runtime_->ListPodSandbox(Context().get(), req, &resp)));
   std::vector<std::string> ids;
   for (const auto& pod : resp.items()) ids.push_back(pod.id());
   return ids;

@@ -107,14 +107,12 @@ struct CniCall {
 StatusOr<json> ExecPlugin(const CniCall& call, const json& config) {
   std::string type = config.value("type", "");
   std::vector<std::string> env = {"CNI_COMMAND=" + call.command,
-                                  "CNI_CONTAINERID=" + call.container_id,
-                                  "CNI_NETNS=" + call.netns, "CNI_IFNAME=" + call.ifname,
-                                  "CNI_PATH=" + call.bin_dir};
-  ASSIGN_OR_RETURN(ChildResult r,
-                   RunChild({call.bin_dir + "/" + type}, env, config.dump(), false));
+                                  "CNI_CONTAINERID=" + call.container_id, "CNI_NETNS=" + call.netns,
+                                  "CNI_IFNAME=" + call.ifname, "CNI_PATH=" + call.bin_dir};
+  ASSIGN_OR_RETURN(ChildResult r, RunChild({call.bin_dir + "/" + type}, env, config.dump(), false));
   if (r.exit_code != 0) {
-    return Internal("CNI " + call.command + " " + type + ": exit " +
-                    std::to_string(r.exit_code) + ": " + r.output);
+    return Internal("CNI " + call.command + " " + type + ": exit " + std::to_string(r.exit_code) +
+                    ": " + r.output);
   }
   if (r.output.empty()) return json();
   json out = json::parse(r.output, nullptr, false);

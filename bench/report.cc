@@ -51,8 +51,7 @@ std::string Cell(const ResultMap& results, const std::string& row, const std::st
 }
 
 void PrintTable(const ResultMap& results, const std::vector<std::string>& rows,
-                const std::vector<std::string>& metrics,
-                const std::vector<std::string>& headers) {
+                const std::vector<std::string>& metrics, const std::vector<std::string>& headers) {
   std::printf("| |");
   for (const auto& h : headers) std::printf(" %s |", h.c_str());
   std::printf("\n|---|");
@@ -87,30 +86,33 @@ std::optional<double> Plus(std::optional<double> a, double b) {
 }
 
 void LifecycleTable(const ResultMap& r) {
-  std::printf("### Pod and container lifecycle, busybox `top`, hostNetwork pods (ms, p50 / p99)"
-              "\n\n");
-  PrintTable(r, kLifecycleRows,
-             {"RunPodSandbox", "CreateContainer", "StartContainer", "StopContainer",
-              "RemoveContainer", "StopPodSandbox", "RemovePodSandbox",
-              "create+start+stop+remove", "pod start"},
-             {"RunPodSandbox", "CreateContainer", "StartContainer", "StopContainer",
-              "RemoveContainer", "StopPodSandbox", "RemovePodSandbox",
-              "container create+start+stop+remove", "pod start (Run+Create+Start)"});
-  std::printf("Floor rows: `run -d` + `delete -f` of the same busybox bundle (crun behind the "
-              "hybrid-cgroup wrapper, as crio runs it). Target (issue 4): container "
-              "create+start+stop+remove within 10 ms of the floor (issue's figures: crun ~14 ms, "
-              "runc ~35 ms; containerd 1.6 + runc 101 ms median).\n\n");
+  std::printf(
+      "### Pod and container lifecycle, busybox `top`, hostNetwork pods (ms, p50 / p99)"
+      "\n\n");
+  PrintTable(
+      r, kLifecycleRows,
+      {"RunPodSandbox", "CreateContainer", "StartContainer", "StopContainer", "RemoveContainer",
+       "StopPodSandbox", "RemovePodSandbox", "create+start+stop+remove", "pod start"},
+      {"RunPodSandbox", "CreateContainer", "StartContainer", "StopContainer", "RemoveContainer",
+       "StopPodSandbox", "RemovePodSandbox", "container create+start+stop+remove",
+       "pod start (Run+Create+Start)"});
+  std::printf(
+      "Floor rows: `run -d` + `delete -f` of the same busybox bundle (crun behind the "
+      "hybrid-cgroup wrapper, as crio runs it). Target (issue 4): container "
+      "create+start+stop+remove within 10 ms of the floor (issue's figures: crun ~14 ms, "
+      "runc ~35 ms; containerd 1.6 + runc 101 ms median).\n\n");
   const std::string m = "create+start+stop+remove";
-  Verdict("crio+crun create+start+stop+remove p50 ≤ floor crun p50 + 10",
-          P50(r, "crio+crun", m), Plus(P50(r, "floor crun", m), 10), "ms");
-  Verdict("crio+runc create+start+stop+remove p50 ≤ floor runc p50 + 10",
-          P50(r, "crio+runc", m), Plus(P50(r, "floor runc", m), 10), "ms");
+  Verdict("crio+crun create+start+stop+remove p50 ≤ floor crun p50 + 10", P50(r, "crio+crun", m),
+          Plus(P50(r, "floor crun", m), 10), "ms");
+  Verdict("crio+runc create+start+stop+remove p50 ≤ floor runc p50 + 10", P50(r, "crio+runc", m),
+          Plus(P50(r, "floor runc", m), 10), "ms");
   std::printf("\n");
 }
 
 void MemoryTable(const ResultMap& r, const std::vector<int>& counts) {
-  std::printf("### Memory (MB = 10^6 bytes): daemon RSS, and PSS of daemon + every monitor "
-              "(conmon / containerd-shim-runc-v2) with N running busybox `top` pods\n\n");
+  std::printf(
+      "### Memory (MB = 10^6 bytes): daemon RSS, and PSS of daemon + every monitor "
+      "(conmon / containerd-shim-runc-v2) with N running busybox `top` pods\n\n");
   std::vector<std::string> metrics = {"daemon RSS idle"};
   std::vector<std::string> headers = {"daemon RSS idle"};
   for (int n : counts) {
@@ -132,11 +134,13 @@ void MemoryTable(const ResultMap& r, const std::vector<int>& counts) {
     headers.push_back("monitors @" + max);
   }
   PrintTable(r, kDaemonRows, metrics, headers);
-  std::printf("Per pod = (PSS @N − PSS @0) / N. The daemon's PSS also moves when other processes "
-              "on the machine map the same libraries, so per-pod figures at small N are noisy; "
-              "monitors PSS @max / max is the monitors' share alone. Targets (issue 4): daemon < 16 MB RSS idle "
-              "(containerd 42 MB); < 0.5 MB PSS per pod including monitors, also at 110 pods "
-              "(containerd: 100 MB daemon RSS + 2.7 MB PSS per shim at 110 pods).\n\n");
+  std::printf(
+      "Per pod = (PSS @N − PSS @0) / N. The daemon's PSS also moves when other processes "
+      "on the machine map the same libraries, so per-pod figures at small N are noisy; "
+      "monitors PSS @max / max is the monitors' share alone. Targets (issue 4): daemon < 16 MB RSS "
+      "idle "
+      "(containerd 42 MB); < 0.5 MB PSS per pod including monitors, also at 110 pods "
+      "(containerd: 100 MB daemon RSS + 2.7 MB PSS per shim at 110 pods).\n\n");
   for (const std::string row : {"crio+crun", "crio+runc"}) {
     Verdict(row + " daemon RSS idle < 16 MB", Mb(r, row, "daemon RSS idle"), 16.0, "MB");
     if (!counts.empty() && counts.back() > 0) {
@@ -152,12 +156,14 @@ void PodStartTable(const ResultMap& r, const std::vector<int>& counts) {
   if (counts.empty()) return;
   std::string at = std::to_string(counts.back());
   std::string metric = "pod start @" + at;
-  std::printf("### Pod start (RunPodSandbox+CreateContainer+StartContainer) with %s running "
-              "pods (ms, p50 / p99)\n\n",
-              at.c_str());
+  std::printf(
+      "### Pod start (RunPodSandbox+CreateContainer+StartContainer) with %s running "
+      "pods (ms, p50 / p99)\n\n",
+      at.c_str());
   PrintTable(r, kDaemonRows, {metric}, {"pod start @" + at});
-  std::printf("Target (issue 4): < 0.4x containerd's median at 110 pods (issue's figure: "
-              "containerd 182 ms).\n\n");
+  std::printf(
+      "Target (issue 4): < 0.4x containerd's median at 110 pods (issue's figure: "
+      "containerd 182 ms).\n\n");
   auto limit = P50(r, "containerd+runc", metric);
   if (limit) *limit *= 0.4;
   for (const std::string row : {"crio+crun", "crio+runc"}) {
@@ -168,20 +174,22 @@ void PodStartTable(const ResultMap& r, const std::vector<int>& counts) {
 }
 
 void NetworkTable(const ResultMap& r) {
-  std::printf("### Networking share: pod RunPodSandbox+StopPodSandbox+RemovePodSandbox, no "
-              "container (ms, p50 / p99)\n\n");
+  std::printf(
+      "### Networking share: pod RunPodSandbox+StopPodSandbox+RemovePodSandbox, no "
+      "container (ms, p50 / p99)\n\n");
   std::vector<std::string> rows = kDaemonRows;
   rows.push_back("floor netns+CNI");
-  PrintTable(r, rows,
-             {"pod run+stop+remove (hostNetwork)", "pod run+stop+remove (CNI)",
-              "RunPodSandbox (CNI)", "StopPodSandbox+RemovePodSandbox (CNI)", "netns+ADD",
-              "DEL+netns rm"},
-             {"run+stop+remove, hostNetwork", "run+stop+remove, CNI", "RunPodSandbox, CNI",
-              "Stop+RemovePodSandbox, CNI", "floor: netns+ADD", "floor: DEL+netns rm"});
-  std::printf("CNI: bridge (own bridge, 10.198.0.0/16, host-local, no masquerade) + portmap, "
-              "and loopback, from /usr/lib/cni. The floor row's run+stop+remove is netns+ADD + "
-              "DEL+netns rm. Target (issue 6): pod run+stop+remove within 10 ms of the floor "
-              "(issue's figures: ~35 ms ADD, ~40 ms DEL; containerd whole pod cycle 163 ms).\n\n");
+  PrintTable(
+      r, rows,
+      {"pod run+stop+remove (hostNetwork)", "pod run+stop+remove (CNI)", "RunPodSandbox (CNI)",
+       "StopPodSandbox+RemovePodSandbox (CNI)", "netns+ADD", "DEL+netns rm"},
+      {"run+stop+remove, hostNetwork", "run+stop+remove, CNI", "RunPodSandbox, CNI",
+       "Stop+RemovePodSandbox, CNI", "floor: netns+ADD", "floor: DEL+netns rm"});
+  std::printf(
+      "CNI: bridge (own bridge, 10.198.0.0/16, host-local, no masquerade) + portmap, "
+      "and loopback, from /usr/lib/cni. The floor row's run+stop+remove is netns+ADD + "
+      "DEL+netns rm. Target (issue 6): pod run+stop+remove within 10 ms of the floor "
+      "(issue's figures: ~35 ms ADD, ~40 ms DEL; containerd whole pod cycle 163 ms).\n\n");
   const std::string m = "pod run+stop+remove (CNI)";
   for (const std::string row : {"crio+crun", "crio+runc"}) {
     Verdict(row + " pod run+stop+remove (CNI) p50 ≤ floor + 10", P50(r, row, m),

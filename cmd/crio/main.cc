@@ -82,9 +82,11 @@ void RegisterFlags(CLI::App& app, Flags& f) {
   AddOverride(app, f, "--metrics-port", f.metrics_port, "CONTAINER_METRICS_PORT",
               "Port of the metrics endpoint",
               [&f](config::Config& c) { c.metrics.metrics_port = f.metrics_port; });
-  CLI::Option* metrics = app.add_flag("--enable-metrics", f.enable_metrics, "Serve Prometheus metrics")
-                             ->envname("CONTAINER_ENABLE_METRICS");
-  f.setters.emplace_back(metrics, [&f](config::Config& c) { c.metrics.enable_metrics = f.enable_metrics; });
+  CLI::Option* metrics =
+      app.add_flag("--enable-metrics", f.enable_metrics, "Serve Prometheus metrics")
+          ->envname("CONTAINER_ENABLE_METRICS");
+  f.setters.emplace_back(metrics,
+                         [&f](config::Config& c) { c.metrics.enable_metrics = f.enable_metrics; });
 }
 
 void ApplyFlags(const Flags& flags, config::Config& cfg) {
@@ -150,7 +152,8 @@ int main(int argc, char** argv) {
   bool version_verbose = false;
   version_cmd->add_flag("--verbose", version_verbose, "Accepted for CRI-O compatibility");
 
-  CLI::App* wipe_cmd = app.add_subcommand("wipe", "Wipe containers and images left from a previous run");
+  CLI::App* wipe_cmd =
+      app.add_subcommand("wipe", "Wipe containers and images left from a previous run");
   bool wipe_force = false;
   wipe_cmd->add_flag("--force,-f", wipe_force, "Wipe regardless of version checks");
   CLI::App* status_cmd = app.add_subcommand("status", "Query the running daemon");

@@ -8,13 +8,13 @@
 #include <seccomp.h>
 #include <sqlite3.h>
 
-#include <boost/version.hpp>
-#include <CLI/Version.hpp>
 #include <google/protobuf/stubs/common.h>
 #include <grpcpp/grpcpp.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/version.h>
 #include <toml++/toml.h>
+#include <CLI/Version.hpp>
+#include <boost/version.hpp>
+#include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
@@ -36,7 +36,8 @@ std::vector<std::pair<std::string, std::string>> LibraryVersions() {
       {"grpc", grpc::Version()},
       {"protobuf", google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION)},
       {"spdlog", fmt::format("{}.{}.{}", SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH)},
-      {"fmt", fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
+      {"fmt",
+       fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100)},
       {"tomlplusplus", fmt::format("{}.{}.{}", TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH)},
       {"nlohmann_json", fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR,
                                     NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH)},
@@ -76,9 +77,12 @@ std::string VersionText() {
 std::string VersionJson() {
   nlohmann::json libs = nlohmann::json::object();
   for (const auto& [name, version] : LibraryVersions()) libs[name] = version;
-  nlohmann::json j = {{"version", build::kVersion},     {"gitCommit", build::kGitCommit},
-                      {"gitTreeState", build::kGitTreeState}, {"buildDate", build::kBuildDate},
-                      {"compiler", build::kCompiler},   {"platform", Platform()},
+  nlohmann::json j = {{"version", build::kVersion},
+                      {"gitCommit", build::kGitCommit},
+                      {"gitTreeState", build::kGitTreeState},
+                      {"buildDate", build::kBuildDate},
+                      {"compiler", build::kCompiler},
+                      {"platform", Platform()},
                       {"libraries", libs}};
   return j.dump(2) + "\n";
 }

@@ -8,8 +8,8 @@
 #include <functional>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
+#include <CLI/CLI.hpp>
 
 #include "api.grpc.pb.h"
 

@@ -101,7 +101,8 @@ int CmdImages(Client& client, const ImagesOptions& o) {
     for (const auto& rt : img.repo_tags()) rows.push_back(SplitRepoTag(rt));
     if (rows.empty()) {
       std::string repo = "<none>";
-      if (img.repo_digests_size() > 0) repo = img.repo_digests(0).substr(0, img.repo_digests(0).find('@'));
+      if (img.repo_digests_size() > 0)
+        repo = img.repo_digests(0).substr(0, img.repo_digests(0).find('@'));
       rows.emplace_back(repo, "<none>");
     }
     for (const auto& [repo, tag] : rows) {

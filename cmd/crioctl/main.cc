@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "client.h"
@@ -17,7 +17,8 @@ namespace {
 
 std::string Channel(std::string endpoint) {
   // crictl takes unix:///path; gRPC wants unix:/path or unix:///path (both accepted).
-  if (endpoint.rfind("unix://", 0) != 0 && endpoint.rfind("/", 0) == 0) endpoint = "unix://" + endpoint;
+  if (endpoint.rfind("unix://", 0) != 0 && endpoint.rfind("/", 0) == 0)
+    endpoint = "unix://" + endpoint;
   return endpoint;
 }
 
@@ -44,7 +45,8 @@ int CmdInfo(Client& client) {
   nlohmann::json out = nlohmann::json::parse(ToJson(resp.status()));
   out = {{"status", out}};
   nlohmann::json handlers = nlohmann::json::array();
-  for (const auto& h : resp.runtime_handlers()) handlers.push_back(nlohmann::json::parse(ToJson(h)));
+  for (const auto& h : resp.runtime_handlers())
+    handlers.push_back(nlohmann::json::parse(ToJson(h)));
   out["runtimeHandlers"] = handlers;
   for (const auto& [key, value] : resp.info()) {
     auto parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
@@ -67,7 +69,8 @@ std::string ToJson(const google::protobuf::Message& msg) {
 
 void AddRuntimeCommands(CLI::App& app, Commands& commands) {
   commands.push_back({app.add_subcommand("version", "Show the runtime version"), CmdVersion});
-  commands.push_back({app.add_subcommand("info", "Show the runtime status and configuration"), CmdInfo});
+  commands.push_back(
+      {app.add_subcommand("info", "Show the runtime status and configuration"), CmdInfo});
 }
 
 Client::Client(const GlobalOptions& opts) : opts_(opts) {
@@ -75,10 +78,10 @@ Client::Client(const GlobalOptions& opts) : opts_(opts) {
   args.SetMaxReceiveMessageSize(16 * 1024 * 1024);
   auto runtime_channel = grpc::CreateCustomChannel(Channel(opts.runtime_endpoint),
                                                    grpc::InsecureChannelCredentials(), args);
-  auto image_channel =
-      opts.image_endpoint.empty()
-          ? runtime_channel
-          : grpc::CreateCustomChannel(Channel(opts.image_endpoint), grpc::InsecureChannelCredentials(), args);
+  auto image_channel = opts.image_endpoint.empty()
+                           ? runtime_channel
+                           : grpc::CreateCustomChannel(Channel(opts.image_endpoint),
+                                                       grpc::InsecureChannelCredentials(), args);
   runtime_ = v1::RuntimeService::NewStub(runtime_channel);
   image_ = v1::ImageService::NewStub(image_channel);
 }
@@ -86,8 +89,9 @@ Client::Client(const GlobalOptions& opts) : opts_(opts) {
 std::unique_ptr<grpc::ClientContext> Client::Context() const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (opts_.timeout_seconds > 0) {
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::milliseconds(static_cast<int64_t>(opts_.timeout_seconds * 1000)));
+    ctx->set_deadline(
+        std::chrono::system_clock::now() +
+        std::chrono::milliseconds(static_cast<int64_t>(opts_.timeout_seconds * 1000)));
   }
   return ctx;
 }

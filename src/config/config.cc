@@ -1418,9 +1418,7 @@ std::string UnifiedControllers() {
 
 // crun 1.8 refuses hosts with hybrid cgroups whose v2 tree has controllers ("cgroups in hybrid
 // mode not supported, drop all controllers from cgroupv2"); runc handles them.
-bool CrunWorksOnThisHost() {
-  return absl::StripAsciiWhitespace(UnifiedControllers()).empty();
-}
+bool CrunWorksOnThisHost() { return absl::StripAsciiWhitespace(UnifiedControllers()).empty(); }
 }  // namespace
 
 std::string RuntimeHostProblem(std::string_view name, std::string_view runtime_path,
@@ -1431,8 +1429,8 @@ std::string RuntimeHostProblem(std::string_view name, std::string_view runtime_p
   if (base != "crun") return "";
   return absl::StrCat("runtime handler \"", std::string(name), "\" (", std::string(runtime_path),
                       ") cannot run containers here: crun refuses hybrid cgroup hosts whose "
-                      "cgroup2 mount /sys/fs/cgroup/unified holds controllers (", controllers,
-                      "); use runc, or move those controllers to v1 hierarchies");
+                      "cgroup2 mount /sys/fs/cgroup/unified holds controllers (",
+                      controllers, "); use runc, or move those controllers to v1 hierarchies");
 }
 
 std::vector<std::string> RuntimeHostProblems(const RuntimeConfig& config) {

@@ -1070,10 +1070,9 @@ uint64_t ProbeBoundingCaps() {
   constexpr std::string_view kCapBnd = "\nCapBnd:\t";
   const size_t pos = status.ok() ? status->find(kCapBnd) : std::string::npos;
   uint64_t bounding = 0;
-  if (pos == std::string::npos ||
-      std::from_chars(status->data() + pos + kCapBnd.size(), status->data() + status->size(),
-                      bounding, 16)
-              .ec != std::errc()) {
+  if (pos == std::string::npos || std::from_chars(status->data() + pos + kCapBnd.size(),
+                                                  status->data() + status->size(), bounding, 16)
+                                          .ec != std::errc()) {
     return ~uint64_t{0};
   }
   return bounding;

@@ -48,7 +48,7 @@ struct PodResources {
 
 // Host facts the spec depends on. ProbeHost() reads them from the running system.
 struct HostInfo {
-  int cap_last_cap = 40;           // /proc/sys/kernel/cap_last_cap
+  int cap_last_cap = 40;  // /proc/sys/kernel/cap_last_cap
   // The daemon's capability bounding set (/proc/self/status CapBnd), bit n = capability n. The
   // runtime cannot give a container more: privileged and "ALL" mean all of these, and adding
   // one outside it is refused (e.g. CAP_SYS_RESOURCE where the daemon runs without it).

@@ -75,7 +75,8 @@ void ReloadConfig(const Options& options, server::ServiceContext& ctx) {
   if (!options.reload) return;
   auto fresh = options.reload();
   if (!fresh.ok()) {
-    CRIO_LOG_ERROR("reload failed, keeping the running configuration: {}", fresh.status().message());
+    CRIO_LOG_ERROR("reload failed, keeping the running configuration: {}",
+                   fresh.status().message());
     return;
   }
   auto changes = ctx.Reload(*fresh);
@@ -104,7 +105,8 @@ image::ImageManagerOptions ImageOptionsFrom(const config::Config& cfg) {
   o.registries_conf_dir = cfg.image.registries_conf_dir;
   o.policy_path = cfg.image.signature_policy.empty() ? "/etc/containers/policy.json"
                                                      : cfg.image.signature_policy;
-  o.auth_file = cfg.image.global_auth_file.empty() ? cfg.image.auth_file : cfg.image.global_auth_file;
+  o.auth_file =
+      cfg.image.global_auth_file.empty() ? cfg.image.auth_file : cfg.image.global_auth_file;
   o.certs_dir = cfg.image.certs_dir;
   if (auto mode = image::ParseShortNameMode(cfg.image.short_name_mode); mode.ok()) {
     o.short_name_mode = *mode;
@@ -121,9 +123,9 @@ image::ImageManagerOptions ImageOptionsFrom(const config::Config& cfg) {
 std::string PauseBinaryPath() {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  for (const auto& candidate : {self.parent_path() / "pause",
-                                self.parent_path().parent_path() / "libexec/crio/pause",
-                                std::filesystem::path("/usr/libexec/crio/pause")}) {
+  for (const auto& candidate :
+       {self.parent_path() / "pause", self.parent_path().parent_path() / "libexec/crio/pause",
+        std::filesystem::path("/usr/libexec/crio/pause")}) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
   }
   return "";
@@ -216,7 +218,8 @@ Status Run(Options options) {
   if (::chmod(socket_path.c_str(), 0660) != 0) {
     return ErrnoError(errno, absl::StrCat("chmod ", socket_path));
   }
-  CRIO_LOG_INFO("crio-cpp {} serving CRI v1 on {} (pid {})", build::kVersion, socket_path, ::getpid());
+  CRIO_LOG_INFO("crio-cpp {} serving CRI v1 on {} (pid {})", build::kVersion, socket_path,
+                ::getpid());
 
   for (;;) {
     int sig = 0;

@@ -70,8 +70,9 @@ StatusOr<Manager::InfraRootfs> Manager::MountPauseImage(const PodState& pod,
 
 StatusOr<Manager::InfraRootfs> Manager::CopyShippedPause(const std::string& bundle) {
   if (deps_.pause_binary.empty() || ::access(deps_.pause_binary.c_str(), X_OK) != 0) {
-    return FailedPrecondition(absl::StrCat("the pod needs an infra container but the pause binary \"",
-                                           deps_.pause_binary, "\" is missing"));
+    return FailedPrecondition(
+        absl::StrCat("the pod needs an infra container but the pause binary \"", deps_.pause_binary,
+                     "\" is missing"));
   }
   const std::string rootfs = bundle + "/rootfs";
   RETURN_IF_ERROR(MakeDirs(rootfs));
@@ -86,8 +87,10 @@ void Manager::PullPauseImageInBackground() {
   if (pause_pull_running_ || std::chrono::steady_clock::now() < pause_retry_after_) return;
   pause_pull_running_ = true;
   const std::string image = deps_.config.image.pause_image;
-  CRIO_LOG_INFO("pause image {} is not in the store: pulling it in the background; pods use the "
-                "shipped pause binary meanwhile", image);
+  CRIO_LOG_INFO(
+      "pause image {} is not in the store: pulling it in the background; pods use the "
+      "shipped pause binary meanwhile",
+      image);
   pause_puller_ = std::jthread([this, image] {
     auto pulled = deps_.images->Pull(image, image::AuthConfig{});
     std::lock_guard done(pause_mu_);

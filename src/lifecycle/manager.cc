@@ -24,13 +24,13 @@
 namespace crio::lifecycle {
 
 namespace fs = std::filesystem;
-using state::ContainerState;
-using state::PodState;
 using internal::IsCgroupV2;
 using internal::MakeDirs;
 using internal::NowNs;
 using internal::ReadFileOrEmpty;
 using internal::RemoveAll;
+using state::ContainerState;
+using state::PodState;
 
 namespace {
 
@@ -61,24 +61,26 @@ Status ValidatePodConfig(const v1::PodSandboxConfig& config) {
 // Signal number from a CRI/OCI name ("SIGINT", "INT", "2").
 int SignalNumber(const std::string& name) {
   static const std::map<std::string, int> kSignals = {
-      {"HUP", 1},   {"INT", 2},    {"QUIT", 3},  {"ILL", 4},   {"TRAP", 5},  {"ABRT", 6},
-      {"BUS", 7},   {"FPE", 8},    {"KILL", 9},  {"USR1", 10}, {"SEGV", 11}, {"USR2", 12},
-      {"PIPE", 13}, {"ALRM", 14},  {"TERM", 15}, {"STKFLT", 16}, {"CHLD", 17}, {"CONT", 18},
-      {"STOP", 19}, {"TSTP", 20},  {"TTIN", 21}, {"TTOU", 22}, {"URG", 23},  {"XCPU", 24},
-      {"XFSZ", 25}, {"VTALRM", 26}, {"PROF", 27}, {"WINCH", 28}, {"IO", 29},  {"PWR", 30},
+      {"HUP", 1},   {"INT", 2},     {"QUIT", 3},  {"ILL", 4},     {"TRAP", 5},  {"ABRT", 6},
+      {"BUS", 7},   {"FPE", 8},     {"KILL", 9},  {"USR1", 10},   {"SEGV", 11}, {"USR2", 12},
+      {"PIPE", 13}, {"ALRM", 14},   {"TERM", 15}, {"STKFLT", 16}, {"CHLD", 17}, {"CONT", 18},
+      {"STOP", 19}, {"TSTP", 20},   {"TTIN", 21}, {"TTOU", 22},   {"URG", 23},  {"XCPU", 24},
+      {"XFSZ", 25}, {"VTALRM", 26}, {"PROF", 27}, {"WINCH", 28},  {"IO", 29},   {"PWR", 30},
       {"SYS", 31}};
   if (name.empty()) return 0;
   if (std::all_of(name.begin(), name.end(), ::isdigit)) return std::stoi(name);
   std::string n = name.rfind("SIG", 0) == 0 ? name.substr(3) : name;
   // Real-time signals: RTMIN (34), RTMIN+k, RTMAX (64), RTMAX-k; the proto spells "_PLUS_".
-  for (auto& c : n) if (c == '_') c = ' ';
+  for (auto& c : n)
+    if (c == '_') c = ' ';
   auto rt = [&](const char* base, int value) -> std::optional<int> {
     std::string b = base;
     if (n.rfind(b, 0) != 0) return std::nullopt;
     std::string rest = n.substr(b.size());
     if (rest.empty()) return value;
     int k = 0;
-    for (char c : rest) if (isdigit(static_cast<unsigned char>(c))) k = k * 10 + (c - '0');
+    for (char c : rest)
+      if (isdigit(static_cast<unsigned char>(c))) k = k * 10 + (c - '0');
     bool minus = rest.find('-') != std::string::npos || rest.find("MINUS") != std::string::npos;
     return minus ? value - k : value + k;
   };
@@ -91,12 +93,11 @@ int SignalNumber(const std::string& name) {
 }  // namespace
 
 v1::Signal SignalEnum(int number) {
-  static const char* kNames[] = {nullptr, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP",
-                                 "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV",
-                                 "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
-                                 "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU",
-                                 "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
-                                 "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"};
+  static const char* kNames[] = {
+      nullptr,     "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGBUS",
+      "SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",  "SIGPIPE", "SIGALRM", "SIGTERM",
+      "SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",  "SIGTTIN", "SIGTTOU", "SIGURG",
+      "SIGXCPU",   "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",   "SIGPWR",  "SIGSYS"};
   v1::Signal out = v1::RUNTIME_DEFAULT;
   std::string name;
   if (number > 0 && number < 32) {
@@ -244,8 +245,8 @@ StatusOr<std::string> Manager::RunPodSandbox(const v1::PodSandboxConfig& config,
   pin.ipc = !host_ipc;
   pin.uts = !host_network;
   // Only namespaced sysctls: anything else would be written to the host.
-  ASSIGN_OR_RETURN(auto sysctls, container::PodSysctls(config, deps_.config.runtime,
-                                                       host_network, host_ipc));
+  ASSIGN_OR_RETURN(auto sysctls,
+                   container::PodSysctls(config, deps_.config.runtime, host_network, host_ipc));
   for (const auto& [k, v] : sysctls) pin.sysctls.emplace_back(k, v);
   if (pin.net || pin.ipc || pin.uts) {
     ASSIGN_OR_RETURN(sandbox::PinnedNamespaces pinned, sandbox::PinNamespaces(pin));
@@ -385,7 +386,8 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(pod.runtime_handler()));
   auto image = deps_.images->Inspect(config.image().image());
   if (image.status().code() == absl::StatusCode::kNotFound) {
-    return NotFound(absl::StrCat("image \"", config.image().image(), "\" not known; pull it first"));
+    return NotFound(
+        absl::StrCat("image \"", config.image().image(), "\" not known; pull it first"));
   }
   RETURN_IF_ERROR(image.status());
 
@@ -567,8 +569,8 @@ Status Manager::StopContainerLocked(ContainerState& ctr, int64_t timeout_seconds
     return false;
   };
   if (timeout_seconds > 0) {
-    Status st = runtime->KillContainer(ctr.id(), ctr.stop_signal() ? ctr.stop_signal() : kSigTerm,
-                                       false);
+    Status st =
+        runtime->KillContainer(ctr.id(), ctr.stop_signal() ? ctr.stop_signal() : kSigTerm, false);
     if (st.ok() && wait_exit(std::chrono::seconds(timeout_seconds))) return absl::OkStatus();
   }
   Status killed = runtime->KillContainer(ctr.id(), kSigKill, true);
@@ -649,8 +651,8 @@ StatusOr<oci::ExecSyncResult> Manager::ExecSync(const std::string& id_or_prefix,
     return FailedPrecondition(absl::StrCat("container ", ctr.id(), " is not running"));
   }
   ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
-  return runtime->ExecSync(ctr.id(), cmd, std::chrono::seconds(std::max<int64_t>(0, timeout_seconds)),
-                           false);
+  return runtime->ExecSync(ctr.id(), cmd,
+                           std::chrono::seconds(std::max<int64_t>(0, timeout_seconds)), false);
 }
 
 Status Manager::ReopenContainerLog(const std::string& id_or_prefix) {

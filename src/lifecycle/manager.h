@@ -67,8 +67,8 @@ struct ManagerDeps {
   oci::HandlerRegistry* handlers = nullptr;
   cgroups::CgroupManager* cgroups = nullptr;
   NetworkHook* network = nullptr;
-  std::string state_dir;    // persistent records (<root>/crio-cpp)
-  std::string run_dir;      // volatile pod dirs and bundles (<runroot>/crio-cpp)
+  std::string state_dir;     // persistent records (<root>/crio-cpp)
+  std::string run_dir;       // volatile pod dirs and bundles (<runroot>/crio-cpp)
   std::string pause_binary;  // the shipped pause, for infra containers
 };
 
@@ -159,9 +159,7 @@ class Manager {
   // Removes infra rootfs layers whose pod record is gone (an interrupted RunPodSandbox).
   void RemoveOrphanInfraLayers();
   std::string PodDir(const std::string& id) const { return deps_.run_dir + "/pods/" + id; }
-  std::string BundleDir(const std::string& id) const {
-    return deps_.run_dir + "/containers/" + id;
-  }
+  std::string BundleDir(const std::string& id) const { return deps_.run_dir + "/containers/" + id; }
   std::string PersistDir(const std::string& id) const {
     return deps_.state_dir + "/containers/" + id + ".d";
   }

@@ -22,9 +22,14 @@ namespace {
 constexpr const char* kKind = "cniCacheV1";
 
 json ToJson(const CacheEntry& e) {
-  return {{"kind", kKind},         {"networkName", e.network_name}, {"containerId", e.container_id},
-          {"ifName", e.ifname},    {"netns", e.netns},              {"cniArgs", e.cni_args},
-          {"config", e.config},    {"capabilityArgs", e.capability_args},
+  return {{"kind", kKind},
+          {"networkName", e.network_name},
+          {"containerId", e.container_id},
+          {"ifName", e.ifname},
+          {"netns", e.netns},
+          {"cniArgs", e.cni_args},
+          {"config", e.config},
+          {"capabilityArgs", e.capability_args},
           {"result", e.result}};
 }
 
@@ -103,8 +108,8 @@ std::vector<CacheEntry> ResultCache::Scan(const std::string& container_id) {
     std::stringstream buf;
     buf << in.rdbuf();
     json doc = json::parse(buf.str(), nullptr, false);
-    auto entry = doc.is_discarded() ? StatusOr<CacheEntry>(InvalidArgument("not JSON"))
-                                    : FromJson(doc);
+    auto entry =
+        doc.is_discarded() ? StatusOr<CacheEntry>(InvalidArgument("not JSON")) : FromJson(doc);
     if (!entry.ok()) {
       CRIO_LOG_WARN("CNI cache {}: {}; ignored", path.string(), entry.status().message());
       continue;

@@ -19,9 +19,9 @@ struct CacheEntry {
   std::string ifname;
   std::string netns;
   std::string cni_args;
-  nlohmann::json config;                 // the conflist document
-  nlohmann::json capability_args;        // runtimeConfig values offered on ADD
-  nlohmann::json result;                 // null until ADD succeeded
+  nlohmann::json config;           // the conflist document
+  nlohmann::json capability_args;  // runtimeConfig values offered on ADD
+  nlohmann::json result;           // null until ADD succeeded
 };
 
 class ResultCache {

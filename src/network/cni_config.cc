@@ -62,7 +62,8 @@ Status CheckVersion(const json& doc, std::string& out) {
 }
 
 Status CheckPlugin(const json& plugin, size_t index) {
-  if (!plugin.is_object()) return InvalidArgument(absl::StrCat("plugin ", index, " is not an object"));
+  if (!plugin.is_object())
+    return InvalidArgument(absl::StrCat("plugin ", index, " is not an object"));
   if (!plugin.contains("type") || !plugin["type"].is_string() ||
       plugin["type"].get<std::string>().empty()) {
     return InvalidArgument(absl::StrCat("plugin ", index, " has no type"));
@@ -157,11 +158,10 @@ Discovery DiscoverNetwork(const std::string& dir, const std::string& default_nam
     out.network = std::move(*list);
     return out;
   }
-  out.error = default_name.empty()
-                  ? absl::StrCat("no CNI configuration file in ", dir,
-                                 ". Has your network provider started?")
-                  : absl::StrCat("no CNI configuration for network \"", default_name, "\" in ",
-                                 dir);
+  out.error = default_name.empty() ? absl::StrCat("no CNI configuration file in ", dir,
+                                                  ". Has your network provider started?")
+                                   : absl::StrCat("no CNI configuration for network \"",
+                                                  default_name, "\" in ", dir);
   return out;
 }
 

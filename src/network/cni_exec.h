@@ -12,14 +12,14 @@
 namespace crio::network {
 
 struct PluginCall {
-  std::string command;       // ADD, DEL, CHECK, STATUS, VERSION
-  std::string plugin_path;   // absolute path of the binary
-  std::string container_id;  // CNI_CONTAINERID (not for STATUS/VERSION)
-  std::string netns;         // CNI_NETNS; may be empty on DEL
-  std::string ifname;        // CNI_IFNAME
-  std::string cni_args;      // CNI_ARGS, "K=V;K=V"
+  std::string command;                   // ADD, DEL, CHECK, STATUS, VERSION
+  std::string plugin_path;               // absolute path of the binary
+  std::string container_id;              // CNI_CONTAINERID (not for STATUS/VERSION)
+  std::string netns;                     // CNI_NETNS; may be empty on DEL
+  std::string ifname;                    // CNI_IFNAME
+  std::string cni_args;                  // CNI_ARGS, "K=V;K=V"
   std::vector<std::string> plugin_dirs;  // CNI_PATH
-  std::string stdin_data;    // the plugin's network config
+  std::string stdin_data;                // the plugin's network config
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
 };
 

@@ -7,13 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <climits>
+#include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/ascii.h"
 #include "network/cni_exec.h"
 #include "network/cni_result.h"
 #include "util/log.h"
@@ -39,9 +39,12 @@ CniVersion VersionOf(const NetworkConfigList& list) {
 
 std::string ProtocolName(::runtime::v1::Protocol p) {
   switch (p) {
-    case ::runtime::v1::UDP: return "udp";
-    case ::runtime::v1::SCTP: return "sctp";
-    default: return "tcp";
+    case ::runtime::v1::UDP:
+      return "udp";
+    case ::runtime::v1::SCTP:
+      return "sctp";
+    default:
+      return "tcp";
   }
 }
 
@@ -82,16 +85,26 @@ StatusOr<uint64_t> ParseQuantity(const std::string& text) {
   if (!digits) return InvalidArgument("invalid quantity \"" + text + "\"");
   const std::string suffix = text.substr(i);
   double mult = 1;
-  if (suffix.empty()) mult = 1;
-  else if (suffix == "k") mult = 1e3;
-  else if (suffix == "M") mult = 1e6;
-  else if (suffix == "G") mult = 1e9;
-  else if (suffix == "T") mult = 1e12;
-  else if (suffix == "Ki") mult = 1024.0;
-  else if (suffix == "Mi") mult = 1024.0 * 1024;
-  else if (suffix == "Gi") mult = 1024.0 * 1024 * 1024;
-  else if (suffix == "Ti") mult = 1024.0 * 1024 * 1024 * 1024;
-  else return InvalidArgument("invalid quantity suffix in \"" + text + "\"");
+  if (suffix.empty())
+    mult = 1;
+  else if (suffix == "k")
+    mult = 1e3;
+  else if (suffix == "M")
+    mult = 1e6;
+  else if (suffix == "G")
+    mult = 1e9;
+  else if (suffix == "T")
+    mult = 1e12;
+  else if (suffix == "Ki")
+    mult = 1024.0;
+  else if (suffix == "Mi")
+    mult = 1024.0 * 1024;
+  else if (suffix == "Gi")
+    mult = 1024.0 * 1024 * 1024;
+  else if (suffix == "Ti")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else
+    return InvalidArgument("invalid quantity suffix in \"" + text + "\"");
   return static_cast<uint64_t>((static_cast<double>(whole) + frac) * mult);
 }
 
@@ -110,9 +123,10 @@ json PodCapabilityArgs(const state::PodState& pod, const std::string& pod_cidr) 
   if (!ports.empty()) caps["portMappings"] = std::move(ports);
   const auto& dns = config.dns_config();
   if (dns.servers_size() + dns.searches_size() + dns.options_size() > 0) {
-    caps["dns"] = {{"servers", json(std::vector<std::string>(dns.servers().begin(), dns.servers().end()))},
-                   {"searches", json(std::vector<std::string>(dns.searches().begin(), dns.searches().end()))},
-                   {"options", json(std::vector<std::string>(dns.options().begin(), dns.options().end()))}};
+    caps["dns"] = {
+        {"servers", json(std::vector<std::string>(dns.servers().begin(), dns.servers().end()))},
+        {"searches", json(std::vector<std::string>(dns.searches().begin(), dns.searches().end()))},
+        {"options", json(std::vector<std::string>(dns.options().begin(), dns.options().end()))}};
   }
   if (!pod_cidr.empty()) {
     json ranges = json::array();
@@ -123,9 +137,8 @@ json PodCapabilityArgs(const state::PodState& pod, const std::string& pod_cidr) 
     caps["ipRanges"] = std::move(ranges);
   }
   json bandwidth = json::object();
-  for (const auto& [annotation, key] :
-       {std::pair{"kubernetes.io/ingress-bandwidth", "ingress"},
-        std::pair{"kubernetes.io/egress-bandwidth", "egress"}}) {
+  for (const auto& [annotation, key] : {std::pair{"kubernetes.io/ingress-bandwidth", "ingress"},
+                                        std::pair{"kubernetes.io/egress-bandwidth", "egress"}}) {
     auto it = config.annotations().find(std::string(annotation));
     if (it == config.annotations().end()) continue;
     auto rate = ParseQuantity(it->second);
@@ -233,7 +246,8 @@ void CniNetwork::Reload() {
     last_warnings_ = found.warnings;
   }
   const std::string before = current_ ? current_->source + "|" + current_->ToJson().dump() : "";
-  const std::string after = found.found ? found.network.source + "|" + found.network.ToJson().dump() : "";
+  const std::string after =
+      found.found ? found.network.source + "|" + found.network.ToJson().dump() : "";
   if (found.found) {
     current_ = std::move(found.network);
     discovery_error_.clear();
@@ -284,8 +298,8 @@ lifecycle::NetworkReadiness CniNetwork::Readiness() {
   }
   if (Status present = CheckPluginsPresent(*list); !present.ok()) {
     return {false, "NetworkPluginNotReady",
-            absl::StrCat("Network plugin returns error: network \"", list->name, "\": ",
-                         present.message())};
+            absl::StrCat("Network plugin returns error: network \"", list->name,
+                         "\": ", present.message())};
   }
   // STATUS exists from CNI 1.1.0 on; older plugins are ready when their config is valid.
   if (VersionOf(*list) < CniVersion{1, 1, 0}) return {};
@@ -334,13 +348,14 @@ StatusOr<json> CniNetwork::AddList(const NetworkConfigList& list, const Attachme
     ASSIGN_OR_RETURN(std::string out, RunPlugin("ADD", list, plugin, att, chain ? prev : json()));
     auto parsed = ParseResult(out);
     if (!parsed.ok()) {
-      return Internal(absl::StrCat("plugin ", PluginType(plugin), " ADD returned an invalid result: ",
-                                   parsed.status().message()));
+      return Internal(absl::StrCat("plugin ", PluginType(plugin),
+                                   " ADD returned an invalid result: ", parsed.status().message()));
     }
     json raw = json::parse(out, nullptr, false);
     // Results travel in the list's version; a plugin answering in another one is converted.
-    prev = raw.value("cniVersion", "") == list.cni_version ? raw
-                                                           : ResultToJson(*parsed, list.cni_version);
+    prev = raw.value("cniVersion", "") == list.cni_version
+               ? raw
+               : ResultToJson(*parsed, list.cni_version);
   }
   return prev;
 }
@@ -433,7 +448,8 @@ StatusOr<std::vector<std::string>> CniNetwork::SetUpPod(const state::PodState& p
   if (!failed.ok()) {
     Status undone = DelList(*list, att, result.ok() ? *result : json());
     if (undone.ok()) {
-      if (Status rm = cache_.Remove(entry.network_name, entry.container_id, entry.ifname); !rm.ok()) {
+      if (Status rm = cache_.Remove(entry.network_name, entry.container_id, entry.ifname);
+          !rm.ok()) {
         CRIO_LOG_WARN("pod={} CNI cache: {}", pod.id(), rm.message());
       }
     } else {

@@ -54,7 +54,8 @@ nlohmann::json PodCapabilityArgs(const state::PodState& pod, const std::string& 
 // cniVersion, prevResult when given, and runtimeConfig holding the capability values the
 // plugin declares in its "capabilities".
 nlohmann::json PluginStdin(const NetworkConfigList& list, const nlohmann::json& plugin,
-                           const nlohmann::json& prev_result, const nlohmann::json& capability_args);
+                           const nlohmann::json& prev_result,
+                           const nlohmann::json& capability_args);
 // "1.5M" style Kubernetes quantity to a number (bits/s for bandwidth). Errors: InvalidArgument.
 StatusOr<uint64_t> ParseQuantity(const std::string& text);
 

@@ -17,7 +17,8 @@ std::string StringField(const json& obj, const char* key) {
 bool IsV6(const std::string& cidr) { return cidr.find(':') != std::string::npos; }
 
 Status ParseLegacyIp(const json& obj, bool v6, CniResult& out) {
-  if (!obj.is_object()) return InvalidArgument(v6 ? "ip6 is not an object" : "ip4 is not an object");
+  if (!obj.is_object())
+    return InvalidArgument(v6 ? "ip6 is not an object" : "ip4 is not an object");
   CniIp ip;
   ip.address = StringField(obj, "ip");
   if (ip.address.empty()) return InvalidArgument("ip4/ip6 without an \"ip\"");
@@ -65,8 +66,8 @@ StatusOr<CniResult> ParseResult(std::string_view text) {
       if (auto idx = i.find("interface"); idx != i.end() && idx->is_number_integer()) {
         int n = idx->get<int>();
         if (n < 0 || n >= static_cast<int>(out.interfaces.size())) {
-          return InvalidArgument(absl::StrCat("ips entry names interface ", n, " of ",
-                                              out.interfaces.size()));
+          return InvalidArgument(
+              absl::StrCat("ips entry names interface ", n, " of ", out.interfaces.size()));
         }
         ip.interface = n;
       }

@@ -22,8 +22,8 @@ struct CniInterface {
 };
 
 struct CniIp {
-  std::string address;  // CIDR, e.g. "10.1.2.3/24"
-  std::string gateway;  // may be empty
+  std::string address;           // CIDR, e.g. "10.1.2.3/24"
+  std::string gateway;           // may be empty
   std::optional<int> interface;  // index into interfaces
   bool v6 = false;
 };

@@ -834,7 +834,7 @@ StatusOr<ExecSyncResult> ConmonRuntime::ExecSync(const std::string& id,
     if (auto pid = ParseInt(*text, "pid file"); pid.ok() && *pid > 0) {
       if (auto killed = os::KillProcessTree(static_cast<pid_t>(*pid)); !killed.ok()) {
         CRIO_LOG_WARN("exec in container {}: killing the timed-out command: {}", id,
-                 killed.status().ToString());
+                      killed.status().ToString());
       }
     }
   };

@@ -27,8 +27,8 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "os/unique_fd.h"
 #include "os/mount_point.h"
+#include "os/unique_fd.h"
 #include "util/log.h"
 
 namespace crio::sandbox {

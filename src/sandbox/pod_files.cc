@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "os/unique_fd.h"
 #include "os/mount_point.h"
+#include "os/unique_fd.h"
 #include "util/log.h"
 
 namespace crio::sandbox {

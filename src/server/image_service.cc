@@ -34,8 +34,8 @@ std::string VerboseImageInfo(const image::ImageInfo& info) {
 }
 
 image::AuthConfig ToAuth(const v1::AuthConfig& a) {
-  return {a.username(), a.password(), a.auth(), a.server_address(), a.identity_token(),
-          a.registry_token()};
+  return {a.username(),       a.password(),       a.auth(),
+          a.server_address(), a.identity_token(), a.registry_token()};
 }
 
 grpc::Status NotReady() {
@@ -78,7 +78,8 @@ grpc::Status ImageService::StreamImages(grpc::ServerContext*, const v1::StreamIm
   for (const auto& info : *images) {
     FillImage(info, batch.add_images());
     if (static_cast<size_t>(batch.images_size()) == kStreamBatch) {
-      if (!writer->Write(batch)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+      if (!writer->Write(batch))
+        return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
       batch.Clear();
     }
   }

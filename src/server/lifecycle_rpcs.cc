@@ -146,7 +146,8 @@ grpc::Status RuntimeService::NoLifecycle() const {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "pod lifecycle is not initialised");
 }
 
-grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*, const v1::RunPodSandboxRequest* req,
+grpc::Status RuntimeService::RunPodSandbox(grpc::ServerContext*,
+                                           const v1::RunPodSandboxRequest* req,
                                            v1::RunPodSandboxResponse* resp) {
   if (!ctx_.lifecycle) return NoLifecycle();
   return Guarded("RunPodSandbox", [&] {

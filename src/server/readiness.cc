@@ -9,7 +9,9 @@
 namespace crio::server {
 
 namespace {
-bool IsExecutable(const std::string& path) { return !path.empty() && ::access(path.c_str(), X_OK) == 0; }
+bool IsExecutable(const std::string& path) {
+  return !path.empty() && ::access(path.c_str(), X_OK) == 0;
+}
 
 bool IsCniConfigFile(const std::filesystem::path& p) {
   auto ext = p.extension().string();

@@ -14,8 +14,7 @@ class RuntimeService final : public v1::RuntimeService::Service {
 
   grpc::Status Version(grpc::ServerContext*, const v1::VersionRequest*,
                        v1::VersionResponse*) override;
-  grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest*,
-                      v1::StatusResponse*) override;
+  grpc::Status Status(grpc::ServerContext*, const v1::StatusRequest*, v1::StatusResponse*) override;
   grpc::Status RuntimeConfig(grpc::ServerContext*, const v1::RuntimeConfigRequest*,
                              v1::RuntimeConfigResponse*) override;
   grpc::Status UpdateRuntimeConfig(grpc::ServerContext*, const v1::UpdateRuntimeConfigRequest*,
@@ -60,15 +59,15 @@ class RuntimeService final : public v1::RuntimeService::Service {
                                          v1::UpdatePodSandboxResourcesResponse*) override;
 
 // RPCs whose issues have not landed yet answer UNIMPLEMENTED naming themselves.
-#define CRIO_PENDING_UNARY(Name)                                                    \
+#define CRIO_PENDING_UNARY(Name)                                                         \
   grpc::Status Name(grpc::ServerContext*, const v1::Name##Request*, v1::Name##Response*) \
-      override {                                                                    \
-    return Pending(#Name);                                                          \
+      override {                                                                         \
+    return Pending(#Name);                                                               \
   }
-#define CRIO_PENDING_STREAM(Name, Req, Resp)                                         \
+#define CRIO_PENDING_STREAM(Name, Req, Resp)                                             \
   grpc::Status Name(grpc::ServerContext*, const v1::Req*, grpc::ServerWriter<v1::Resp>*) \
-      override {                                                                     \
-    return Pending(#Name);                                                           \
+      override {                                                                         \
+    return Pending(#Name);                                                               \
   }
   CRIO_PENDING_UNARY(Exec)
   CRIO_PENDING_UNARY(Attach)

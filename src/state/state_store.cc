@@ -30,7 +30,8 @@ Status WriteFileAtomic(const std::string& path, const std::string& data) {
   if (::fsync(fd.get()) != 0) return ErrnoError(errno, "fsync " + tmp);
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError(errno, "rename " + tmp);
-  os::UniqueFd dir(::open(fs::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  os::UniqueFd dir(
+      ::open(fs::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir) ::fsync(dir.get());
   return absl::OkStatus();
 }

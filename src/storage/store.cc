@@ -597,8 +597,8 @@ Status Store::CommitLayer(LayerWriter& writer, const std::string& diff_id,
       layer_done_.wait(lock, [&] { return layers_in_progress_.count(writer.parent_) == 0; });
       ASSIGN_OR_RETURN(std::optional<LayerRecord> parent, db_->GetLayer(writer.parent_));
       if (!parent.has_value() || parent->state != LayerState::kComplete) {
-        return FailedPrecondition(absl::StrCat("parent layer ", writer.parent_, " of layer ", id,
-                                               " was not committed"));
+        return FailedPrecondition(
+            absl::StrCat("parent layer ", writer.parent_, " of layer ", id, " was not committed"));
       }
     }
     ASSIGN_OR_RETURN(MetadataDb::Transaction txn, db_->Begin());

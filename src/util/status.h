@@ -28,11 +28,14 @@ inline Status Annotate(const Status& status, std::string_view context) {
   if (status.ok()) {
     return status;
   }
-  return Status(status.code(), absl::StrCat(std::string(context), ": ", std::string(status.message())));
+  return Status(status.code(),
+                absl::StrCat(std::string(context), ": ", std::string(status.message())));
 }
 
 // Convenience constructors taking std::string_view (absl::string_view is a distinct type here).
-inline Status InvalidArgument(std::string_view m) { return absl::InvalidArgumentError(std::string(m)); }
+inline Status InvalidArgument(std::string_view m) {
+  return absl::InvalidArgumentError(std::string(m));
+}
 inline Status NotFound(std::string_view m) { return absl::NotFoundError(std::string(m)); }
 inline Status AlreadyExists(std::string_view m) { return absl::AlreadyExistsError(std::string(m)); }
 inline Status FailedPrecondition(std::string_view m) {
@@ -58,10 +61,10 @@ inline std::string Message(const Status& s) { return std::string(s.message()); }
 #define CRIO_CONCAT_INNER_(a, b) a##b
 #define CRIO_CONCAT_(a, b) CRIO_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                     \
-  do {                                            \
-    ::absl::Status crio_status_ = (expr);         \
-    if (!crio_status_.ok()) return crio_status_;  \
+#define RETURN_IF_ERROR(expr)                    \
+  do {                                           \
+    ::absl::Status crio_status_ = (expr);        \
+    if (!crio_status_.ok()) return crio_status_; \
   } while (0)
 
 #define ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
@@ -73,9 +76,9 @@ inline std::string Message(const Status& s) { return std::string(s.message()); }
   ASSIGN_OR_RETURN_IMPL_(CRIO_CONCAT_(crio_statusor_, __LINE__), lhs, expr)
 
 // Broken invariant: abort, in release builds too. Never for conditions the environment controls.
-#define CRIO_CHECK(cond, msg)                                                         \
-  do {                                                                                \
-    if (!(cond)) ::crio::internal::CheckFailed(__FILE__, __LINE__, #cond, (msg));     \
+#define CRIO_CHECK(cond, msg)                                                     \
+  do {                                                                            \
+    if (!(cond)) ::crio::internal::CheckFailed(__FILE__, __LINE__, #cond, (msg)); \
   } while (0)
 
 namespace crio::internal {

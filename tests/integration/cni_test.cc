@@ -19,13 +19,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -54,7 +54,8 @@ constexpr char kNetworkName[] = "criotest-net";
 constexpr char kIpForward[] = "/proc/sys/net/ipv4/ip_forward";
 // Answers every TCP connection on 8080 with "pong-<hostname>".
 constexpr char kPongServer[] =
-    "trap 'exit 0' TERM; while true; do echo pong-$(busybox hostname) | busybox nc -l -p 8080; done & wait";
+    "trap 'exit 0' TERM; while true; do echo pong-$(busybox hostname) | busybox nc -l -p 8080; "
+    "done & wait";
 
 // Regular files below `dir` (recursively), relative paths.
 std::vector<std::string> FilesBelow(const std::string& dir) {
@@ -115,15 +116,14 @@ class CniTest : public ::testing::Test {
     if (fs::exists("/sys/class/net/" + bridge_)) GTEST_SKIP() << bridge_ << " exists";
 
     ip_forward_ = ReadFile(kIpForward);
-    hostport_chains_existed_ = Contains(RunCommand({"iptables", "-t", "nat", "-S"}).output,
-                                        "CNI-HOSTPORT-DNAT");
+    hostport_chains_existed_ =
+        Contains(RunCommand({"iptables", "-t", "nat", "-S"}).output, "CNI-HOSTPORT-DNAT");
     touched_host_ = true;
 
     // The plugin dir: Debian's plugins plus a fake that fails, for the failure tests.
     fs::create_directories(env_.Sub("plugins"));
     for (const char* plugin : {"bridge", "host-local", "portmap", "loopback"}) {
-      fs::create_symlink(std::string(kDebianCni) + "/" + plugin,
-                         env_.Sub("plugins/") + plugin);
+      fs::create_symlink(std::string(kDebianCni) + "/" + plugin, env_.Sub("plugins/") + plugin);
     }
     WriteFile(env_.Sub("plugins/failing"),
               "#!/bin/sh\ncat >/dev/null\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\n"
@@ -140,15 +140,16 @@ class CniTest : public ::testing::Test {
                 "#!/bin/sh\n"
                 "exec unshare --mount --propagation private /bin/sh -c "
                 "'mount -t tmpfs -o size=4k crio-test-hide-cgroup2 /sys/fs/cgroup/unified && "
-                "exec " + PathOf("crun") + " \"$@\"' crun \"$@\"\n");
+                "exec " +
+                    PathOf("crun") + " \"$@\"' crun \"$@\"\n");
       fs::permissions(env_.Sub("crun-wrapper"), fs::perms::owner_all);
     }
     auto registry = SharedTestRegistry();
     ASSERT_TRUE(registry.ok()) << registry.status();
     registry_ = *registry;
     fs::create_directories(env_.Sub("registries.conf.d"));
-    WriteFile(env_.Sub("registries.conf"), "[[registry]]\nlocation = \"" + registry_->host() +
-                                               "\"\ninsecure = true\n");
+    WriteFile(env_.Sub("registries.conf"),
+              "[[registry]]\nlocation = \"" + registry_->host() + "\"\ninsecure = true\n");
     WriteFile(env_.Sub("policy.json"), kAcceptPolicy);
     cgroup_parent_ = "/crio-cpp-test-" + RandomHex(12);
     ASSERT_NO_FATAL_FAILURE(StartDaemon());
@@ -192,8 +193,8 @@ class CniTest : public ::testing::Test {
         RunCommand(fixed);
       }
     }
-    for (const char* chain : {"CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ",
-                              "CNI-HOSTPORT-SNAT"}) {
+    for (const char* chain :
+         {"CNI-HOSTPORT-DNAT", "CNI-HOSTPORT-SETMARK", "CNI-HOSTPORT-MASQ", "CNI-HOSTPORT-SNAT"}) {
       RunCommand({"iptables", "-t", "nat", "-F", chain});
       RunCommand({"iptables", "-t", "nat", "-X", chain});
     }
@@ -206,7 +207,8 @@ class CniTest : public ::testing::Test {
     std::string plugins =
         R"({"type":"bridge","bridge":")" + bridge_ +
         R"(","isGateway":true,"ipMasq":false,"hairpinMode":false,"ipam":{"type":"host-local",)"
-        R"("ranges":[[{"subnet":")" + subnet_prefix_ + R"(0/24"}]],"dataDir":")" + env_.Sub("ipam") +
+        R"("ranges":[[{"subnet":")" +
+        subnet_prefix_ + R"(0/24"}]],"dataDir":")" + env_.Sub("ipam") +
         R"("}},{"type":"portmap","capabilities":{"portMappings":true},"snat":false})";
     if (!extra_plugin.empty()) plugins += R"(,{"type":")" + extra_plugin + R"("})";
     return R"({"cniVersion":"1.0.0","name":")" + name + R"(","plugins":[)" + plugins + "]}";
@@ -214,14 +216,20 @@ class CniTest : public ::testing::Test {
 
   std::string DaemonConfig() const {
     return "[crio.image]\n"
-           "registries_conf = \"" + env_.Sub("registries.conf") + "\"\n"
-           "registries_conf_dir = \"" + env_.Sub("registries.conf.d") + "\"\n"
-           "signature_policy = \"" + env_.Sub("policy.json") + "\"\n"
-           "[crio.network]\nplugin_dirs = [\"" + env_.Sub("plugins") + "\"]\n" +
-           (CrunNeedsHybridWorkaround()
-                ? "[crio.runtime.runtimes.crun]\nruntime_path = \"" + env_.Sub("crun-wrapper") +
-                      "\"\n"
-                : "");
+           "registries_conf = \"" +
+           env_.Sub("registries.conf") +
+           "\"\n"
+           "registries_conf_dir = \"" +
+           env_.Sub("registries.conf.d") +
+           "\"\n"
+           "signature_policy = \"" +
+           env_.Sub("policy.json") +
+           "\"\n"
+           "[crio.network]\nplugin_dirs = [\"" +
+           env_.Sub("plugins") + "\"]\n" +
+           (CrunNeedsHybridWorkaround() ? "[crio.runtime.runtimes.crun]\nruntime_path = \"" +
+                                              env_.Sub("crun-wrapper") + "\"\n"
+                                        : "");
   }
 
   // Starts the daemon; with `reuse` it continues the previous one's root, runroot and config dir.
@@ -230,9 +238,9 @@ class CniTest : public ::testing::Test {
     options.config_text = DaemonConfig();
     if (reuse) {
       const Daemon& old = *old_daemons_.back();
-      options.extra_args = {"--config",  old.dir().Sub("crio.conf"), "--config-dir",
-                            old.config_dir(), "--root", old.dir().Sub("root"),
-                            "--runroot", old.dir().Sub("runroot")};
+      options.extra_args = {
+          "--config", old.dir().Sub("crio.conf"), "--config-dir", old.config_dir(),
+          "--root",   old.dir().Sub("root"),      "--runroot",    old.dir().Sub("runroot")};
     }
     options.extra_args.push_back("--cni-config-dir");
     options.extra_args.push_back(NetDir());
@@ -448,8 +456,9 @@ TEST_F(CniTest, TwoPods_TalkOverTcpAndReachTheNode_NothingLeftAfterRemove) {
   EXPECT_NE(ips_a[0], ips_b[0]);
   EXPECT_EQ(BridgePorts().size(), 2u) << Join(BridgePorts());
   EXPECT_EQ(IpamAllocations().size(), 2u) << Join(IpamAllocations());
-  EXPECT_TRUE(daemon_->WaitForLog("pod=" + a + " network=" + kNetworkName + " CNI ADD ips=[" +
-                                      ips_a[0] + "] took ", seconds(1)));
+  EXPECT_TRUE(daemon_->WaitForLog(
+      "pod=" + a + " network=" + kNetworkName + " CNI ADD ips=[" + ips_a[0] + "] took ",
+      seconds(1)));
 
   std::string server = RunCtr(a, config_a, "server", kPongServer);
   std::string client = RunCtr(b, config_b, "client", "trap 'exit 0' TERM; sleep 3600 & wait");
@@ -501,8 +510,9 @@ TEST_F(CniTest, TwoPods_TalkOverTcpAndReachTheNode_NothingLeftAfterRemove) {
   ASSERT_TRUE(RemovePod(b).ok());
   ExpectNothingLeft();
   EXPECT_TRUE(CacheEntries().empty()) << Join(CacheEntries());
-  EXPECT_TRUE(daemon_->WaitForLog("pod=" + b + " network=" + kNetworkName + " CNI DEL ips=[" +
-                                      ips_b[0] + "] took ", seconds(1)));
+  EXPECT_TRUE(daemon_->WaitForLog(
+      "pod=" + b + " network=" + kNetworkName + " CNI DEL ips=[" + ips_b[0] + "] took ",
+      seconds(1)));
   // The timings, for the record.
   std::istringstream log(daemon_->Log());
   for (std::string line; std::getline(log, line);) {
@@ -553,7 +563,8 @@ TEST_F(CniTest, DaemonKilledBetweenAddAndDel_RestartedDaemonCleansUpFromCache) {
   ASSERT_EQ(ips.size(), 1u) << "IPs survive the restart";
   ASSERT_TRUE(RemovePod(pod).ok());
   ExpectNothingLeft();
-  EXPECT_TRUE(FilesBelow(old_daemons_.back()->dir().Sub("root/crio-cpp-state/cni/results")).empty());
+  EXPECT_TRUE(
+      FilesBelow(old_daemons_.back()->dir().Sub("root/crio-cpp-state/cni/results")).empty());
 }
 
 TEST_F(CniTest, FailingPluginInChain_AddRolledBackAndErrorNamesPlugin) {

@@ -73,7 +73,9 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
   return result;
 }
 
-std::string BuiltBinary(const std::string& name) { return std::string(CRIO_BINARY_DIR) + "/" + name; }
+std::string BuiltBinary(const std::string& name) {
+  return std::string(CRIO_BINARY_DIR) + "/" + name;
+}
 
 TempDir::TempDir() {
   char tmpl[] = "/tmp/crio-it-XXXXXX";
@@ -120,25 +122,33 @@ Status Daemon::Launch(const DaemonOptions& options) {
   const std::string& t = dir_->path();
   WriteFile(config_dir() + "/00-harness.conf",
             "[crio]\nlog_dir = \"" + t + "/pod-logs\"\nversion_file = \"" + t +
-                "/version\"\nclean_shutdown_file = \"" + t + "/clean.shutdown\"\n"
-                "[crio.runtime]\ncontainer_exits_dir = \"" + t + "/exits\"\n"
-                "container_attach_socket_dir = \"" + t + "/attach\"\n"
-                "namespaces_dir = \"" + t + "/ns\"\ncgroup_manager = \"cgroupfs\"\n"
-                "[crio.runtime.runtimes.crun]\nruntime_root = \"" + t + "/crun-root\"\n"
-                "[crio.runtime.runtimes.runc]\nruntime_root = \"" + t + "/runc-root\"\n" +
+                "/version\"\nclean_shutdown_file = \"" + t +
+                "/clean.shutdown\"\n"
+                "[crio.runtime]\ncontainer_exits_dir = \"" +
+                t +
+                "/exits\"\n"
+                "container_attach_socket_dir = \"" +
+                t +
+                "/attach\"\n"
+                "namespaces_dir = \"" +
+                t +
+                "/ns\"\ncgroup_manager = \"cgroupfs\"\n"
+                "[crio.runtime.runtimes.crun]\nruntime_root = \"" +
+                t +
+                "/crun-root\"\n"
+                "[crio.runtime.runtimes.runc]\nruntime_root = \"" +
+                t + "/runc-root\"\n" +
                 // Tests talk only to 127.0.0.1: no background pull of the default pause image
                 // (registry.k8s.io) unless the test names its own.
                 (options.config_text.find("pause_image") == std::string::npos
                      ? "[crio.image]\npause_image = \"\"\n"
                      : ""));
   std::filesystem::create_directories(dir_->Sub("cni/net.d"));
-  std::vector<std::string> args = {BuiltBinary("crio"),
-                                   "--config", dir_->Sub("crio.conf"),
-                                   "--config-dir", config_dir(),
-                                   "--listen", socket_path_,
-                                   "--root", dir_->Sub("root"),
-                                   "--runroot", dir_->Sub("runroot"),
-                                   "--cni-config-dir", dir_->Sub("cni/net.d")};
+  std::vector<std::string> args = {
+      BuiltBinary("crio"),   "--config",  dir_->Sub("crio.conf"), "--config-dir",
+      config_dir(),          "--listen",  socket_path_,           "--root",
+      dir_->Sub("root"),     "--runroot", dir_->Sub("runroot"),   "--cni-config-dir",
+      dir_->Sub("cni/net.d")};
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
 
   int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

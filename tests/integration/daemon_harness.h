@@ -44,10 +44,10 @@ void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);
 
 struct DaemonOptions {
-  std::string config_text;               // written to <tmp>/crio.conf
-  std::vector<std::string> extra_args;   // appended to the command line
-  bool wait_ready = true;                // wait until Version answers
-  std::string listen;                    // socket path; default <tmp>/crio.sock
+  std::string config_text;              // written to <tmp>/crio.conf
+  std::vector<std::string> extra_args;  // appended to the command line
+  bool wait_ready = true;               // wait until Version answers
+  std::string listen;                   // socket path; default <tmp>/crio.sock
 };
 
 class Daemon {
@@ -64,7 +64,8 @@ class Daemon {
 
   v1::RuntimeService::Stub& runtime() { return *runtime_; }
   v1::ImageService::Stub& image() { return *image_; }
-  std::unique_ptr<grpc::ClientContext> Context(std::chrono::seconds timeout = std::chrono::seconds(30));
+  std::unique_ptr<grpc::ClientContext> Context(
+      std::chrono::seconds timeout = std::chrono::seconds(30));
 
   Status Signal(int sig);
   // Waits for the process to exit; returns its exit code (128+signal when killed).

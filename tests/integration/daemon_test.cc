@@ -127,7 +127,8 @@ TEST(Daemon, UnimplementedRpc_ReturnsUnimplementedNamingTheRpc) {
   auto ctx = d->Context();
   grpc::Status st = d->runtime().CheckpointContainer(ctx.get(), req, &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(st.error_message().find("CheckpointContainer"), std::string::npos) << st.error_message();
+  EXPECT_NE(st.error_message().find("CheckpointContainer"), std::string::npos)
+      << st.error_message();
 }
 
 TEST(Daemon, MaxRecvMsgSize_OversizedRequestIsRefused) {
@@ -261,7 +262,8 @@ TEST(Crioctl, VersionAndInfo_AgainstTheDaemon) {
 
 TEST(Crioctl, UnreachableEndpoint_FailsWithMessage) {
   TempDir tmp;
-  auto v = RunCommand({BuiltBinary("crioctl"), "-r", "unix://" + tmp.Sub("nothing.sock"), "version"});
+  auto v =
+      RunCommand({BuiltBinary("crioctl"), "-r", "unix://" + tmp.Sub("nothing.sock"), "version"});
   EXPECT_NE(v.exit_code, 0);
   EXPECT_NE(v.output.find("Version"), std::string::npos) << v.output;
 }

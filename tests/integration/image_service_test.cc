@@ -30,8 +30,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
+#include <nlohmann/json.hpp>
 
 #include "image/digest.h"
 #include "os/unique_fd.h"
@@ -303,11 +303,20 @@ class ImageServiceTest : public ::testing::Test {
 
   std::string DaemonConfig() const {
     return "[crio.image]\n"
-           "registries_conf = \"" + env_.Sub("registries.conf") + "\"\n"
-           "registries_conf_dir = \"" + env_.Sub("registries.conf.d") + "\"\n"
-           "signature_policy = \"" + env_.Sub("policy.json") + "\"\n"
-           "auth_file = \"" + env_.Sub("auth.json") + "\"\n"
-           "certs_dir = \"" + env_.Sub("certs.d") + "\"\n" + ExtraImageConfig();
+           "registries_conf = \"" +
+           env_.Sub("registries.conf") +
+           "\"\n"
+           "registries_conf_dir = \"" +
+           env_.Sub("registries.conf.d") +
+           "\"\n"
+           "signature_policy = \"" +
+           env_.Sub("policy.json") +
+           "\"\n"
+           "auth_file = \"" +
+           env_.Sub("auth.json") +
+           "\"\n"
+           "certs_dir = \"" +
+           env_.Sub("certs.d") + "\"\n" + ExtraImageConfig();
   }
 
   // Sends `sig` to the daemon and reaps it; returns its exit code.
@@ -330,9 +339,7 @@ class ImageServiceTest : public ::testing::Test {
   std::string LayerDir(const std::string& chain_hex) const {
     return layers_dir() + "/" + chain_hex;
   }
-  std::string DiffDir(const std::string& chain_hex) const {
-    return LayerDir(chain_hex) + "/diff";
-  }
+  std::string DiffDir(const std::string& chain_hex) const { return LayerDir(chain_hex) + "/diff"; }
 
   const json& Fixture(const std::string& image) const { return registry_->images().at(image); }
   std::string ImageId(const std::string& image) const {
@@ -695,11 +702,11 @@ TEST_F(ImageServiceTest, RemoveImage_UnknownImageIsOk) {
 // ---- 5. Errors ---------------------------------------------------------------------------
 
 // Asserts a failed pull's code and that its message contains `phrase`.
-#define EXPECT_PULL_FAILS(status, code, phrase)                                   \
-  do {                                                                             \
-    grpc::Status s_ = (status);                                                    \
-    EXPECT_EQ(s_.error_code(), (code)) << s_.error_message();                      \
-    EXPECT_TRUE(Contains(s_.error_message(), (phrase))) << s_.error_message();     \
+#define EXPECT_PULL_FAILS(status, code, phrase)                                \
+  do {                                                                         \
+    grpc::Status s_ = (status);                                                \
+    EXPECT_EQ(s_.error_code(), (code)) << s_.error_message();                  \
+    EXPECT_TRUE(Contains(s_.error_message(), (phrase))) << s_.error_message(); \
   } while (0)
 
 TEST_F(ImageServiceTest, Pull_UnknownRepository_NotFound) {
@@ -741,8 +748,7 @@ TEST_F(ImageServiceTest, Pull_BlockedRegistry_PermissionDenied) {
 }
 
 TEST_F(ImageServiceTest, Pull_Schema1_FailedPrecondition) {
-  EXPECT_PULL_FAILS(Pull(Ref("schema1:latest")), grpc::StatusCode::FAILED_PRECONDITION,
-                    "schema1");
+  EXPECT_PULL_FAILS(Pull(Ref("schema1:latest")), grpc::StatusCode::FAILED_PRECONDITION, "schema1");
   EXPECT_TRUE(List().empty());
 }
 
@@ -809,8 +815,8 @@ TEST_F(ImageServiceAuthTest, WrongPassword_Unauthenticated) {
   v1::AuthConfig auth;
   auth.set_username(RegistryFixture::kUser);
   auth.set_password("not-the-password");
-  EXPECT_PULL_FAILS(Pull(Ref("busybox:latest"), nullptr, &auth),
-                    grpc::StatusCode::UNAUTHENTICATED, "authenticating to " + registry_->host());
+  EXPECT_PULL_FAILS(Pull(Ref("busybox:latest"), nullptr, &auth), grpc::StatusCode::UNAUTHENTICATED,
+                    "authenticating to " + registry_->host());
   EXPECT_TRUE(List().empty());
 }
 

@@ -179,8 +179,8 @@ void ExpectSameMessages(const std::vector<T>& a, const std::vector<T>& b) {
   auto sb = SortedById(b);
   ASSERT_EQ(sa.size(), sb.size());
   for (size_t i = 0; i < sa.size(); ++i) {
-    EXPECT_TRUE(MessageDifferencer::Equals(sa[i], sb[i]))
-        << sa[i].DebugString() << "\nvs\n" << sb[i].DebugString();
+    EXPECT_TRUE(MessageDifferencer::Equals(sa[i], sb[i])) << sa[i].DebugString() << "\nvs\n"
+                                                          << sb[i].DebugString();
   }
 }
 
@@ -214,7 +214,8 @@ class LifecycleTest : public ::testing::Test {
                 "#!/bin/sh\n"
                 "exec unshare --mount --propagation private /bin/sh -c "
                 "'mount -t tmpfs -o size=4k crio-test-hide-cgroup2 /sys/fs/cgroup/unified && "
-                "exec " + PathOf("crun") + " \"$@\"' crun \"$@\"\n");
+                "exec " +
+                    PathOf("crun") + " \"$@\"' crun \"$@\"\n");
       fs::permissions(env_.Sub("crun-wrapper"), fs::perms::owner_all);
     }
     auto registry = SharedTestRegistry();
@@ -222,8 +223,8 @@ class LifecycleTest : public ::testing::Test {
     registry_ = *registry;
     ASSERT_FALSE(env_.path().empty());
     fs::create_directories(env_.Sub("registries.conf.d"));
-    WriteFile(env_.Sub("registries.conf"), "[[registry]]\nlocation = \"" + registry_->host() +
-                                               "\"\ninsecure = true\n");
+    WriteFile(env_.Sub("registries.conf"),
+              "[[registry]]\nlocation = \"" + registry_->host() + "\"\ninsecure = true\n");
     WriteFile(env_.Sub("policy.json"), kAcceptPolicy);
     cgroup_parent_ = "/crio-cpp-test-" + RandomHex(12);
     DaemonOptions options;
@@ -256,13 +257,16 @@ class LifecycleTest : public ::testing::Test {
   std::string DaemonConfig(const std::string& image_extra = "",
                            const std::string& runtime_extra = "") const {
     return "[crio.runtime]\n" + runtime_extra + "[crio.image]\n" + image_extra +
-           "registries_conf = \"" + env_.Sub("registries.conf") + "\"\n"
-           "registries_conf_dir = \"" + env_.Sub("registries.conf.d") + "\"\n"
-           "signature_policy = \"" + env_.Sub("policy.json") + "\"\n" +
-           (CrunNeedsHybridWorkaround()
-                ? "[crio.runtime.runtimes.crun]\nruntime_path = \"" + env_.Sub("crun-wrapper") +
-                      "\"\n"
-                : "");
+           "registries_conf = \"" + env_.Sub("registries.conf") +
+           "\"\n"
+           "registries_conf_dir = \"" +
+           env_.Sub("registries.conf.d") +
+           "\"\n"
+           "signature_policy = \"" +
+           env_.Sub("policy.json") + "\"\n" +
+           (CrunNeedsHybridWorkaround() ? "[crio.runtime.runtimes.crun]\nruntime_path = \"" +
+                                              env_.Sub("crun-wrapper") + "\"\n"
+                                        : "");
   }
 
   // Replaces the daemon (after removing this test's pods) with a fresh one, on new roots, whose
@@ -509,10 +513,11 @@ class LifecycleTest : public ::testing::Test {
   v1::ContainerStatus WaitForState(const std::string& id, v1::ContainerState state,
                                    milliseconds timeout) {
     v1::ContainerStatus status;
-    bool reached = Eventually(
-        [&] { return CtrStatus(id, &status).ok() && status.state() == state; }, timeout);
+    bool reached =
+        Eventually([&] { return CtrStatus(id, &status).ok() && status.state() == state; }, timeout);
     EXPECT_TRUE(reached) << "container " << id << " did not reach "
-                         << v1::ContainerState_Name(state) << ":\n" << status.DebugString();
+                         << v1::ContainerState_Name(state) << ":\n"
+                         << status.DebugString();
     return status;
   }
 
@@ -541,9 +546,9 @@ class LifecycleTest : public ::testing::Test {
     const Daemon& old = *daemon_;
     DaemonOptions options;
     options.config_text = DaemonConfig();
-    options.extra_args = {"--config",  old.dir().Sub("crio.conf"), "--config-dir",
-                          old.config_dir(), "--root", old.dir().Sub("root"),
-                          "--runroot", old.dir().Sub("runroot")};
+    options.extra_args = {
+        "--config", old.dir().Sub("crio.conf"), "--config-dir", old.config_dir(),
+        "--root",   old.dir().Sub("root"),      "--runroot",    old.dir().Sub("runroot")};
     auto next = Daemon::Start(options);
     old_daemons_.push_back(std::move(daemon_));
     ASSERT_TRUE(next.ok()) << next.status();
@@ -783,8 +788,8 @@ TEST_P(LifecycleHandlerTest, Container_CreateStartExecStopRemove_FullLifecycle) 
   st = Exec(id, {"sh", "-c", "sleep 11; echo late"}, 1, &exec);
   EXPECT_FALSE(st.ok() && exec.exit_code() == 0) << "a timed-out exec must not look successful";
   v1::ExecSyncResponse comms;
-  st = Exec(id, {"sh", "-c", "for f in /proc/[0-9]*/comm; do read c < $f && echo \"$c\"; done"},
-            10, &comms);
+  st = Exec(id, {"sh", "-c", "for f in /proc/[0-9]*/comm; do read c < $f && echo \"$c\"; done"}, 10,
+            &comms);
   ASSERT_TRUE(st.ok()) << st.error_message();
   // Only the container's own `sleep 3600` may remain.
   std::istringstream lines(comms.stdout());
@@ -962,8 +967,8 @@ TEST_F(LifecycleTest, RunPodSandbox_DuplicateName_FailsNamingTheReservedName) {
   ASSERT_FALSE(st.ok()) << "second pod " << second;
   EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS) << st.error_message();
   const auto& md = pod.metadata();
-  EXPECT_TRUE(Contains(st.error_message(), "k8s_POD_twin_" + md.namespace_() + "_" + md.uid() +
-                                               "_1"))
+  EXPECT_TRUE(
+      Contains(st.error_message(), "k8s_POD_twin_" + md.namespace_() + "_" + md.uid() + "_1"))
       << st.error_message();
   EXPECT_EQ(ListPods().size(), 1u);
 }
@@ -1263,8 +1268,8 @@ TEST_F(LifecycleTest, ReopenContainerLog_AfterRename_NewOutputGoesToOriginalPath
                            "sleep 0.2; done"}));
   ASSERT_FALSE(id.empty());
   const std::string log_path = pod.log_directory() + "/ticker.log";
-  ASSERT_TRUE(Eventually([&] { return HasCriLogLine(ReadFile(log_path), "stdout", "tick2"); },
-                         seconds(10)))
+  ASSERT_TRUE(
+      Eventually([&] { return HasCriLogLine(ReadFile(log_path), "stdout", "tick2"); }, seconds(10)))
       << ReadFile(log_path);
 
   // What the kubelet does when it rotates: rename, then ask the runtime to reopen.
@@ -1379,8 +1384,11 @@ TEST_F(LifecycleTest, Crioctl_PodAndContainerVerbs_EndToEnd) {
   auto exec_fail = ctl({"exec", ctr_id, "sh", "-c", "exit 4"});
   EXPECT_EQ(exec_fail.exit_code, 4) << exec_fail.output;
 
-  EXPECT_TRUE(Eventually([&] { return Contains(ctl({"logs", ctr_id}).output, "hello"); },
-                         seconds(10)))
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return Contains(ctl({"logs", ctr_id}).output, "hello");
+      },
+      seconds(10)))
       << ctl({"logs", ctr_id}).output;
 
   auto stopp = ctl({"stopp", pod_id});
@@ -1417,14 +1425,13 @@ TEST_F(LifecycleTest, Crictl_PodContainerExecLogsStopRemove_EndToEnd) {
   // 12 characters as hostname, as CRI-O gives it.
   const std::string long_name = "create-PodSandbox-for-container-" + RandomHex(36);
   v1::PodSandboxConfig pod = PodConfig(long_name);
-  nlohmann::json pod_json = {
-      {"metadata",
-       {{"name", long_name},
-        {"namespace", pod.metadata().namespace_()},
-        {"uid", pod.metadata().uid()},
-        {"attempt", 1}}},
-      {"log_directory", pod.log_directory()},
-      {"linux", {{"cgroup_parent", cgroup_parent_}}}};
+  nlohmann::json pod_json = {{"metadata",
+                              {{"name", long_name},
+                               {"namespace", pod.metadata().namespace_()},
+                               {"uid", pod.metadata().uid()},
+                               {"attempt", 1}}},
+                             {"log_directory", pod.log_directory()},
+                             {"linux", {{"cgroup_parent", cgroup_parent_}}}};
   nlohmann::json ctr_json = {
       {"metadata", {{"name", "echo"}}},
       {"image", {{"image", Ref("busybox:latest")}}},
@@ -1441,8 +1448,8 @@ TEST_F(LifecycleTest, Crictl_PodContainerExecLogsStopRemove_EndToEnd) {
     std::lock_guard<std::mutex> lock(mu_);
     pods_.push_back(pod_id);
   }
-  auto create = run({"create", "--no-pull", pod_id, env_.Sub("crictl-ctr.json"),
-                     env_.Sub("crictl-pod.json")});
+  auto create = run(
+      {"create", "--no-pull", pod_id, env_.Sub("crictl-ctr.json"), env_.Sub("crictl-pod.json")});
   ASSERT_EQ(create.exit_code, 0) << create.output;
   std::string ctr_id = LastLine(create.output);
   ASSERT_EQ(ctr_id.size(), 64u) << create.output;
@@ -1467,8 +1474,11 @@ TEST_F(LifecycleTest, Crictl_PodContainerExecLogsStopRemove_EndToEnd) {
   EXPECT_EQ(first_line(exec.output), "hi") << exec.output;
   auto exec_fail = run({"exec", "-s", ctr_id, "sh", "-c", "exit 4"});
   EXPECT_NE(exec_fail.exit_code, 0) << exec_fail.output;
-  EXPECT_TRUE(Eventually([&] { return Contains(run({"logs", ctr_id}).output, "hello"); },
-                         seconds(10)))
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return Contains(run({"logs", ctr_id}).output, "hello");
+      },
+      seconds(10)))
       << run({"logs", ctr_id}).output;
 
   auto stop = run({"stop", "--timeout", "5", ctr_id});
@@ -1500,7 +1510,8 @@ TEST_P(LifecycleHandlerTest, SharedPidNamespace_InfraPauseIsPid1AndContainersSee
   std::string pod_id = MustRunPod(pod, Handler());
   ASSERT_FALSE(pod_id.empty());
   v1::ContainerConfig sleeper = CtrConfig("sleeper", {"sleep", "3600"});
-  sleeper.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
+  sleeper.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(
+      v1::POD);
   std::string a = MustRunCtr(pod_id, pod, sleeper);
   ASSERT_FALSE(a.empty());
   v1::ContainerConfig looker = CtrConfig("looker", {"sleep", "3600"});
@@ -1515,7 +1526,10 @@ TEST_P(LifecycleHandlerTest, SharedPidNamespace_InfraPauseIsPid1AndContainersSee
   v1::ExecSyncResponse all;
   ASSERT_TRUE(
       Exec(b, {"sh", "-c", "for f in /proc/[0-9]*/cmdline; do cat $f; echo; done"}, 10, &all).ok());
-  const std::string needle("sleep\0" "3600", 10);
+  const std::string needle(
+      "sleep\0"
+      "3600",
+      10);
   size_t sleeps = 0;
   for (size_t pos = all.stdout().find(needle); pos != std::string::npos;
        pos = all.stdout().find(needle, pos + 1)) {
@@ -1529,9 +1543,9 @@ TEST_P(LifecycleHandlerTest, SharedPidNamespace_InfraPauseIsPid1AndContainersSee
 // With pause_image in the store, the infra container runs from it: its Entrypoint (pause_command
 // empty) is PID 1 of the pod, and status names the image. Removing the pod removes its rootfs.
 TEST_P(LifecycleHandlerTest, PauseImage_InStore_InfraRunsFromTheImage) {
-  ASSERT_NO_FATAL_FAILURE(StartDaemonWith(
-      "pause_image = \"" + Ref("pause:3.10.1") + "\"\npause_command = \"\"\n",
-      "drop_infra_ctr = false\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemonWith("pause_image = \"" + Ref("pause:3.10.1") + "\"\npause_command = \"\"\n",
+                      "drop_infra_ctr = false\n"));
   ASSERT_NO_FATAL_FAILURE(Pull("pause:3.10.1"));
   v1::PodSandboxConfig pod = PodConfig("pauseimg");
   pod.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::POD);
@@ -1595,10 +1609,11 @@ TEST_P(LifecycleHandlerTest, LogSizeMax_ChattyContainer_LogFileStaysBounded) {
   // About 200 KB of output in 2000 lines, then a marker, then it waits.
   std::string ctr = MustRunCtr(
       pod_id, pod,
-      CtrConfig("chatty", {"/bin/sh", "-c",
-                           "i=0; while [ $i -lt 2000 ]; do echo line-$i-"
-                           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                           "xxxxxxxx; i=$((i+1)); done; echo done-marker; sleep 3600"}));
+      CtrConfig("chatty",
+                {"/bin/sh", "-c",
+                 "i=0; while [ $i -lt 2000 ]; do echo line-$i-"
+                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                 "xxxxxxxx; i=$((i+1)); done; echo done-marker; sleep 3600"}));
   ASSERT_FALSE(ctr.empty());
   const std::string log_path = pod.log_directory() + "/chatty.log";
   EXPECT_TRUE(Eventually([&] { return Contains(ReadFile(log_path), "done-marker"); }, seconds(20)))

@@ -510,8 +510,8 @@ TEST_P(OciRuntimeTest, Lifecycle_CreateStartExecKillDelete) {
   EXPECT_EQ(exit->exit_code, 143);
   EXPECT_LT(std::chrono::abs(exit->finished - std::chrono::system_clock::now()), seconds(30));
   // conmon writes the two exit files one after the other: poll, do not race it.
-  EXPECT_TRUE(PollUntil([&] { return ReadFile(options_.exits_dir + "/life") == "143"; },
-                        seconds(10)))
+  EXPECT_TRUE(
+      PollUntil([&] { return ReadFile(options_.exits_dir + "/life") == "143"; }, seconds(10)))
       << ReadFile(options_.exits_dir + "/life");
   EXPECT_TRUE(PollUntil([&] { return ReadFile(r.persist_dir + "/exit") == "143"; }, seconds(10)))
       << ReadFile(r.persist_dir + "/exit");

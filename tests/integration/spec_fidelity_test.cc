@@ -133,7 +133,7 @@ struct Suite {
   std::unique_ptr<RegistryFixture> registry;
   std::unique_ptr<Daemon> daemon;
   std::string cgroup_parent;
-  std::string error;  // why the suite cannot run, reported by each test
+  std::string error;                        // why the suite cannot run, reported by each test
   std::map<std::string, std::string> pods;  // "<handler>/<kind>" -> pod id
   std::map<std::string, v1::PodSandboxConfig> pod_configs;
   std::vector<std::string> host_mounts;  // made by tests; unmounted in reverse order
@@ -169,8 +169,8 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
       return;
     }
     fs::create_directories(env.Sub("registries.conf.d"));
-    WriteFile(env.Sub("registries.conf"), "[[registry]]\nlocation = \"" +
-                                              suite->registry->host() + "\"\ninsecure = true\n");
+    WriteFile(env.Sub("registries.conf"),
+              "[[registry]]\nlocation = \"" + suite->registry->host() + "\"\ninsecure = true\n");
     WriteFile(env.Sub("policy.json"), kAcceptPolicy);
     std::string crun_table;
     if (CrunNeedsHybridWorkaround()) {
@@ -183,10 +183,11 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
                 "exec unshare --mount --propagation unchanged /bin/sh -c "
                 "'mount --make-rprivate /sys/fs/cgroup/unified && "
                 "mount -t tmpfs -o size=4k crio-test-hide-cgroup2 /sys/fs/cgroup/unified && "
-                "exec " + PathOf("crun") + " \"$@\"' crun \"$@\"\n");
+                "exec " +
+                    PathOf("crun") + " \"$@\"' crun \"$@\"\n");
       fs::permissions(env.Sub("crun-wrapper"), fs::perms::owner_all);
-      crun_table = "[crio.runtime.runtimes.crun]\nruntime_path = \"" + env.Sub("crun-wrapper") +
-                   "\"\n";
+      crun_table =
+          "[crio.runtime.runtimes.crun]\nruntime_path = \"" + env.Sub("crun-wrapper") + "\"\n";
     }
     suite->cgroup_parent = "/crio-cpp-test-" + RandomHex(12);
     suite->printk_ratelimit = Trim(ReadFile(kHostWideSysctl));
@@ -199,8 +200,8 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
       return;
     }
     suite->daemon = *std::move(daemon);
-    for (const char* image : {"busybox:latest", "user:latest", "userid:latest",
-                              "usergroup:latest"}) {
+    for (const char* image :
+         {"busybox:latest", "user:latest", "userid:latest", "usergroup:latest"}) {
       if (Status s = Pull(*suite->daemon, image); !s.ok()) {
         suite->error = s.ToString();
         return;
@@ -211,17 +212,22 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
   // The daemon's crio.conf; `image_extra` goes into [crio.image].
   static std::string DaemonConfig(const std::string& image_extra) {
     const TempDir& env = *suite->env;
-    return
-        "[crio.runtime]\n"
-        "default_ulimits = [\"nofile=1024:2048\"]\n"
-        "default_sysctls = [\"net.ipv4.ping_group_range=0 2147483647\", "
-        "\"kernel.printk_ratelimit=" + std::to_string(kHostWideValue) + "\"]\n"
-        "pids_limit = 321\n"
-        "[crio.image]\n"
-        "registries_conf = \"" + env.Sub("registries.conf") + "\"\n"
-        "registries_conf_dir = \"" + env.Sub("registries.conf.d") + "\"\n"
-        "signature_policy = \"" + env.Sub("policy.json") + "\"\n" + image_extra +
-        suite->crun_table;
+    return "[crio.runtime]\n"
+           "default_ulimits = [\"nofile=1024:2048\"]\n"
+           "default_sysctls = [\"net.ipv4.ping_group_range=0 2147483647\", "
+           "\"kernel.printk_ratelimit=" +
+           std::to_string(kHostWideValue) +
+           "\"]\n"
+           "pids_limit = 321\n"
+           "[crio.image]\n"
+           "registries_conf = \"" +
+           env.Sub("registries.conf") +
+           "\"\n"
+           "registries_conf_dir = \"" +
+           env.Sub("registries.conf.d") +
+           "\"\n"
+           "signature_policy = \"" +
+           env.Sub("policy.json") + "\"\n" + image_extra + suite->crun_table;
   }
 
   static Status Pull(Daemon& daemon, const std::string& image) {
@@ -432,8 +438,7 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
         },
         seconds(20));
     EXPECT_TRUE(exited) << config.metadata().name() << " did not exit";
-    std::string path =
-        suite->pod_configs[pod_id].log_directory() + "/" + config.log_path();
+    std::string path = suite->pod_configs[pod_id].log_directory() + "/" + config.log_path();
     std::istringstream lines(ReadFile(path));
     std::string line, out;
     while (std::getline(lines, line)) {
@@ -466,8 +471,8 @@ class SpecFidelityTest : public ::testing::TestWithParam<std::string> {
   // A host file of the container's cgroup in controller `ctrl` (cgroup v1).
   std::string CgroupFile(const std::string& ctr_id, const std::string& ctrl,
                          const std::string& file) {
-    return Trim(ReadFile(std::string(kCgroupRoot) + "/" + ctrl + suite->cgroup_parent +
-                         "/crio-" + ctr_id + "/" + file));
+    return Trim(ReadFile(std::string(kCgroupRoot) + "/" + ctrl + suite->cgroup_parent + "/crio-" +
+                         ctr_id + "/" + file));
   }
 
   // A fresh host directory below the suite's temp dir.
@@ -568,8 +573,8 @@ TEST_P(SpecFidelityTest, Process_TtyStdinRlimitsOomScoreAdj_AsRequested) {
   id = Run(tty);
   EXPECT_EQ(Trim(Out(id, "/bin/busybox readlink /proc/1/fd/0")), "/dev/pts/0");
   EXPECT_EQ(Trim(Out(id, "/bin/busybox readlink /proc/1/fd/1")), "/dev/pts/0");
-  EXPECT_TRUE(Contains(Out(id, "cat /proc/1/environ | /bin/busybox tr '\\0' '\\n'"),
-                       "TERM=xterm\n"));
+  EXPECT_TRUE(
+      Contains(Out(id, "cat /proc/1/environ | /bin/busybox tr '\\0' '\\n'"), "TERM=xterm\n"));
 
   v1::ContainerConfig in = Sleeper("stdin");
   in.set_stdin(true);
@@ -588,8 +593,8 @@ TEST_P(SpecFidelityTest, Process_TtyStdinRlimitsOomScoreAdj_AsRequested) {
   negative.mutable_linux()->mutable_resources()->set_oom_score_adj(-100);
   id = Run(negative);
   const uint64_t cap_eff = Hex(StatusField(ReadFile("/proc/self/status"), "CapEff"));
-  const int own = std::stoi(ReadFile("/proc/" + std::to_string(suite->daemon->pid()) +
-                                     "/oom_score_adj"));
+  const int own =
+      std::stoi(ReadFile("/proc/" + std::to_string(suite->daemon->pid()) + "/oom_score_adj"));
   const int expected = (cap_eff & (1ull << 24)) ? -100 : std::max(-100, own);
   EXPECT_EQ(Trim(Out(id, "cat /proc/1/oom_score_adj")), std::to_string(expected));
 }
@@ -611,8 +616,8 @@ TEST_P(SpecFidelityTest, User_ImageUserFormsAndSecurityContext_ResolvedAgainstIm
       {"image-uid-gid", "userid:latest", nullptr, "1234", "1234", "1234"},
       // Image User "tester:testers".
       {"image-name-group", "usergroup:latest", nullptr, "1234", "2000", "2000"},
-      {"run-as-user", "busybox:latest",
-       [](auto& sc) { sc.mutable_run_as_user()->set_value(1234); }, "1234", "1234", "1234 2000"},
+      {"run-as-user", "busybox:latest", [](auto& sc) { sc.mutable_run_as_user()->set_value(1234); },
+       "1234", "1234", "1234 2000"},
       {"run-as-unknown-uid", "busybox:latest",
        [](auto& sc) { sc.mutable_run_as_user()->set_value(4321); }, "4321", "0", "0"},
       {"run-as-username", "busybox:latest", [](auto& sc) { sc.set_run_as_username("tester"); },
@@ -869,16 +874,15 @@ TEST_P(SpecFidelityTest, Security_DefaultContainer_NoHostDevicesNoProcSysWritesD
   EXPECT_EQ(StatusField(status, "Seccomp"), "2");  // RuntimeDefault: a filter
 
   // Only the runtime's standard device nodes.
-  const std::set<std::string> allowed = {"core",   "fd",     "full",   "mqueue", "null",
-                                         "ptmx",   "pts",    "random", "shm",    "stderr",
-                                         "stdin",  "stdout", "tty",    "urandom", "zero",
-                                         "console"};
+  const std::set<std::string> allowed = {"core", "fd",      "full", "mqueue", "null",  "ptmx",
+                                         "pts",  "random",  "shm",  "stderr", "stdin", "stdout",
+                                         "tty",  "urandom", "zero", "console"};
   std::istringstream names(Out(id, "ls /dev"));
   for (std::string n; names >> n;) EXPECT_TRUE(allowed.count(n)) << "/dev/" << n;
 
   // /proc/sys, sysrq and /sys are read-only; kernel memory and firmware are masked.
-  for (const char* path : {"/proc/sys/kernel/domainname", "/proc/sysrq-trigger",
-                           "/sys/kernel/profiling"}) {
+  for (const char* path :
+       {"/proc/sys/kernel/domainname", "/proc/sysrq-trigger", "/sys/kernel/profiling"}) {
     if (!fs::exists(path)) continue;  // this kernel may lack it
     ExecResult w = Sh(id, std::string("echo 1 > ") + path);
     EXPECT_NE(w.code, 0) << path;
@@ -913,7 +917,9 @@ TEST_P(SpecFidelityTest, Security_CapabilitiesAddDropAll_CapEffMatches) {
   };
   const uint64_t all = AllCaps();
   const std::vector<Case> cases = {
-      {"add-drop", {"NET_ADMIN"}, {"CHOWN"},
+      {"add-drop",
+       {"NET_ADMIN"},
+       {"CHOWN"},
        (kDefaultCapMask | (1ull << kCapNetAdmin)) & ~(1ull << kCapChown)},
       {"cap-prefix-lowercase", {"cap_net_raw"}, {}, kDefaultCapMask | (1ull << kCapNetRaw)},
       {"drop-all", {}, {"ALL"}, 0},
@@ -933,7 +939,9 @@ TEST_P(SpecFidelityTest, Security_CapabilitiesAddDropAll_CapEffMatches) {
   }
   if ((AllCaps() & (1ull << 24)) == 0) {  // CAP_SYS_RESOURCE, absent for root on this host
     v1::ContainerConfig lacking = Sleeper("sys-resource");
-    lacking.mutable_linux()->mutable_security_context()->mutable_capabilities()
+    lacking.mutable_linux()
+        ->mutable_security_context()
+        ->mutable_capabilities()
         ->add_add_capabilities("SYS_RESOURCE");
     EXPECT_TRUE(Contains(CreateError(lacking), "CAP_SYS_RESOURCE"));
   }
@@ -1062,8 +1070,8 @@ TEST_P(SpecFidelityTest, Security_Sysctls_NamespacedAppliedHostWideRefused) {
     suite->pods[Handler() + "/bad-sysctl"] = resp.pod_sandbox_id();
     suite->pod_configs[resp.pod_sandbox_id()] = bad;
     // Then its containers must be refused.
-    EXPECT_TRUE(Contains(CreateError(Sleeper("bad-sysctl"), resp.pod_sandbox_id()),
-                         "not namespaced"));
+    EXPECT_TRUE(
+        Contains(CreateError(Sleeper("bad-sysctl"), resp.pod_sandbox_id()), "not namespaced"));
   } else {
     EXPECT_TRUE(Contains(st.error_message(), "not namespaced")) << st.error_message();
   }
@@ -1108,8 +1116,7 @@ TEST_P(SpecFidelityTest, Resources_CpuMemoryPidsAtCreate_InTheContainerCgroup) {
   EXPECT_EQ(CgroupFile(id, "cpuset", "cpuset.mems"), "0");
   EXPECT_EQ(CgroupFile(id, "memory", "memory.limit_in_bytes"), std::to_string(64 << 20));
   if (fs::exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")) {
-    EXPECT_EQ(CgroupFile(id, "memory", "memory.memsw.limit_in_bytes"),
-              std::to_string(128 << 20));
+    EXPECT_EQ(CgroupFile(id, "memory", "memory.memsw.limit_in_bytes"), std::to_string(128 << 20));
   }
   EXPECT_EQ(CgroupFile(id, "pids", "pids.max"), "321");  // crio.conf pids_limit
   // The process is in that cgroup, and sees its own limits.

@@ -83,8 +83,7 @@ TEST(ParseImageUser, UidOverflowingInt64_IsANameAndDoesNotThrow) {
 TEST(MatchesPinnedPattern, Exact_MatchesOnlyTheSameName) {
   EXPECT_TRUE(MatchesPinnedPattern("registry.k8s.io/pause:3.10.1", "registry.k8s.io/pause:3.10.1"));
   EXPECT_FALSE(MatchesPinnedPattern("registry.k8s.io/pause:3.10.1", "registry.k8s.io/pause:3.10"));
-  EXPECT_FALSE(
-      MatchesPinnedPattern("registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.10.1"));
+  EXPECT_FALSE(MatchesPinnedPattern("registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.10.1"));
 }
 
 TEST(MatchesPinnedPattern, TrailingStar_MatchesThePrefix) {

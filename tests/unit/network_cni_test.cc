@@ -3,8 +3,8 @@
 #include "network/cni_network.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -73,7 +73,8 @@ class CniNetworkTest : public ::testing::Test {
   void Plugin(const std::string& name, const std::string& add_body, bool body_all = false) {
     std::string script =
         "#!/bin/sh\ninput=$(cat)\n"
-        "echo \"$CNI_COMMAND $(basename $0) $CNI_CONTAINERID $CNI_NETNS $CNI_IFNAME|$CNI_ARGS|$CNI_PATH\" >> " +
+        "echo \"$CNI_COMMAND $(basename $0) $CNI_CONTAINERID $CNI_NETNS "
+        "$CNI_IFNAME|$CNI_ARGS|$CNI_PATH\" >> " +
         CallLog() + "\nprintf '%s' \"$input\" > " + root_ + "/stdin.$CNI_COMMAND.$(basename $0)\n";
     if (body_all) {
       script += add_body + "\n";
@@ -150,7 +151,8 @@ class CniNetworkTest : public ::testing::Test {
 };
 
 TEST_F(CniNetworkTest, SetUpPod_ChainedList_EnvStdinPrevResultAndCapabilities) {
-  Conflist(R"({"type":"first","bridge":"b9"},{"type":"second","capabilities":{"portMappings":true,"dns":true}})");
+  Conflist(
+      R"({"type":"first","bridge":"b9"},{"type":"second","capabilities":{"portMappings":true,"dns":true}})");
   CniNetwork& net = Net();
   net.SetPodCidr("10.9.0.0/24");
   state::PodState pod = Pod();
@@ -209,13 +211,16 @@ TEST_F(CniNetworkTest, TearDownPod_AfterRestartWithConfigGone_DelsFromCacheInRev
 }
 
 TEST_F(CniNetworkTest, SetUpPod_PluginErrorJson_RolledBackAndMessageReachesCaller) {
-  Plugin("failing", R"(echo '{"cniVersion":"1.0.0","code":7,"msg":"no more addresses","details":"range full"}'; exit 1)");
+  Plugin(
+      "failing",
+      R"(echo '{"cniVersion":"1.0.0","code":7,"msg":"no more addresses","details":"range full"}'; exit 1)");
   Conflist(R"({"type":"first"},{"type":"failing"})");
   auto ips = Net().SetUpPod(Pod());
   ASSERT_FALSE(ips.ok());
   const std::string msg(ips.status().message());
   EXPECT_NE(msg.find("plugin failing ADD failed: no more addresses: range full (CNI error code 7)"),
-            std::string::npos) << msg;
+            std::string::npos)
+      << msg;
   auto calls = Calls();
   ASSERT_EQ(calls.size(), 4u) << "ADD first, ADD failing, DEL failing, DEL first";
   EXPECT_EQ(calls[2].substr(0, 12), "DEL failing ");
@@ -229,7 +234,8 @@ TEST_F(CniNetworkTest, SetUpPod_GarbageResult_InvalidResultAndRolledBack) {
   auto ips = Net().SetUpPod(Pod());
   ASSERT_FALSE(ips.ok());
   EXPECT_NE(ips.status().message().find("plugin garbage ADD returned an invalid result"),
-            std::string::npos) << ips.status();
+            std::string::npos)
+      << ips.status();
   EXPECT_EQ(Calls().size(), 2u);
   EXPECT_EQ(Calls()[1].substr(0, 12), "DEL garbage ");
   EXPECT_EQ(CacheEntries(), 0u);
@@ -380,9 +386,10 @@ TEST_F(CniNetworkTest, CheckPod_RunsCheckWithCachedResult) {
 }
 
 TEST_F(CniNetworkTest, StatusVerb_V110PluginReportsError_NotReadyWithItsMessage) {
-  Plugin("statusful",
-         R"(if [ "$CNI_COMMAND" = STATUS ]; then echo '{"code":50,"msg":"plugin not available"}'; exit 1; fi)",
-         /*body_all=*/true);
+  Plugin(
+      "statusful",
+      R"(if [ "$CNI_COMMAND" = STATUS ]; then echo '{"code":50,"msg":"plugin not available"}'; exit 1; fi)",
+      /*body_all=*/true);
   Conflist(R"({"type":"statusful"})", "1.1.0");
   auto ready = Net().Readiness();
   EXPECT_FALSE(ready.ready);
@@ -418,8 +425,9 @@ TEST_F(CniNetworkTest, Parallel_ManyPodsAddDel_AllSucceedCacheEmpty) {
 }
 
 TEST_F(CniNetworkTest, DelFailure_KeptInCacheForRetry) {
-  Plugin("delfail", R"(if [ "$CNI_COMMAND" = DEL ] && [ ! -e )" + root_ +
-                        R"(/allow-del ]; then echo '{"code":999,"msg":"busy"}'; exit 1; fi
+  Plugin("delfail",
+         R"(if [ "$CNI_COMMAND" = DEL ] && [ ! -e )" + root_ +
+             R"(/allow-del ]; then echo '{"code":999,"msg":"busy"}'; exit 1; fi
 if [ "$CNI_COMMAND" = ADD ]; then printf '%s' '{"cniVersion":"1.0.0","ips":[{"address":"10.9.0.8/24"}]}'; fi)",
          /*body_all=*/true);
   Conflist(R"({"type":"delfail"})");

@@ -148,7 +148,8 @@ TEST(CniResult, Parse_Garbage_InvalidArgument) {
   EXPECT_FALSE(ParseResult("hello").ok());
   EXPECT_FALSE(ParseResult("[1,2]").ok());
   EXPECT_FALSE(ParseResult(R"({"ips":[{"interface":0}]})").ok());
-  EXPECT_FALSE(ParseResult(R"({"interfaces":[],"ips":[{"address":"1.2.3.4/8","interface":3}]})").ok());
+  EXPECT_FALSE(
+      ParseResult(R"({"interfaces":[],"ips":[{"address":"1.2.3.4/8","interface":3}]})").ok());
 }
 
 TEST(CniResult, ToJson_ConvertsBetweenVersions) {

@@ -398,8 +398,8 @@ TEST(IsPidNamespaceInitTest, NestedInit_True) {
 }
 
 TEST(IsPidNamespaceInitTest, HostOrSharedNamespaceProcess_False) {
-  EXPECT_FALSE(IsPidNamespaceInit("NSpid:\t4242\n"));        // the reader's own namespace
-  EXPECT_FALSE(IsPidNamespaceInit("NSpid:\t4242\t7\n"));     // not the namespace's init
+  EXPECT_FALSE(IsPidNamespaceInit("NSpid:\t4242\n"));           // the reader's own namespace
+  EXPECT_FALSE(IsPidNamespaceInit("NSpid:\t4242\t7\n"));        // not the namespace's init
   EXPECT_FALSE(IsPidNamespaceInit("Name:\tsleep\nPid:\t1\n"));  // no NSpid line
   EXPECT_FALSE(IsPidNamespaceInit(""));
 }

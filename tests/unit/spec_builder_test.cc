@@ -609,9 +609,14 @@ class PropagationTest : public SpecBuilderTest {
     const std::string shared_escaped = dir_.path() + "/shared\\040dir";
     WriteFile(dir_.path() + "/mountinfo",
               "26 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
-              "30 26 0:40 / " + shared_escaped + " rw shared:7 - tmpfs t rw\n"
-              "31 26 0:41 / " + slave_dir_ + " rw master:7 - tmpfs t rw\n"
-              "32 26 0:42 / " + slave_dir_ + "-other rw shared:9 - tmpfs t rw\n");
+              "30 26 0:40 / " +
+                  shared_escaped +
+                  " rw shared:7 - tmpfs t rw\n"
+                  "31 26 0:41 / " +
+                  slave_dir_ +
+                  " rw master:7 - tmpfs t rw\n"
+                  "32 26 0:42 / " +
+                  slave_dir_ + "-other rw shared:9 - tmpfs t rw\n");
     host_.mountinfo_path = dir_.path() + "/mountinfo";
   }
 
