@@ -1403,10 +1403,10 @@ TEST_F(LifecycleTest, Crioctl_PodAndContainerVerbs_EndToEnd) {
 }
 
 // crictl (cri-tools v1.26.1), the reference CRI client, drives the same verbs as crioctl above.
-// Its binary comes from $CRI_TOOLS_DIR, default ../shared/tools/cri-tools beside the project.
+// Its binary comes from $CRI_TOOLS_DIR, else the directory CMake found (tests/CMakeLists.txt).
 std::string CriToolsDir() {
   if (const char* dir = std::getenv("CRI_TOOLS_DIR"); dir != nullptr && *dir != '\0') return dir;
-  return std::string(CRIO_FIXTURES_DIR) + "/../../../shared/tools/cri-tools";
+  return CRIO_CRI_TOOLS_DIR;
 }
 
 TEST_F(LifecycleTest, Crictl_PodContainerExecLogsStopRemove_EndToEnd) {
