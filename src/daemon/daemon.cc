@@ -15,9 +15,12 @@
 #include <cstring>
 #include <filesystem>
 
+#include "absl/strings/numbers.h"
 #include "network/cni_network.h"
 #include "os/unique_fd.h"
 #include "server/cri_server.h"
+#include "server/streaming_backend.h"
+#include "streaming/server.h"
 #include "util/build_info.h"
 #include "util/log.h"
 
@@ -149,6 +152,28 @@ network::CniOptions CniOptionsFrom(const config::Config& cfg) {
   return o;
 }
 
+// [crio.api] stream_* as the streaming server takes them.
+StatusOr<streaming::ServerConfig> StreamingConfigFrom(const config::ApiConfig& api) {
+  if (api.stream_enable_tls) {
+    return Unimplemented(
+        "stream_enable_tls: TLS on the streaming server is not supported yet; the server "
+        "listens on stream_address, 127.0.0.1 by default");
+  }
+  streaming::ServerConfig out;
+  out.address = api.stream_address;
+  if (!absl::SimpleAtoi(api.stream_port, &out.port) || out.port < 0 || out.port > 65535) {
+    return InvalidArgument(absl::StrCat("stream_port: \"", api.stream_port, "\" is not a port"));
+  }
+  if (!api.stream_idle_timeout.empty()) {
+    auto idle = config::ParseGoDuration(api.stream_idle_timeout);
+    if (!idle.ok()) return Annotate(idle.status(), "stream_idle_timeout");
+    if (idle->count() > 0) {
+      out.session.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*idle);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string SocketPathFromListen(const std::string& listen) {
@@ -208,11 +233,18 @@ Status Run(Options options) {
     }
   }
 
+  server::StreamingBackend streaming_backend(*lifecycle_manager);
+  ASSIGN_OR_RETURN(streaming::ServerConfig streaming_config,
+                   StreamingConfigFrom(options.config.api));
+  ASSIGN_OR_RETURN(std::unique_ptr<streaming::StreamingServer> streaming_server,
+                   streaming::StreamingServer::Start(streaming_config, &streaming_backend));
+
   server::ServiceContext ctx(options.config);
   ctx.store = store.get();
   ctx.images = &images;
   ctx.lifecycle = lifecycle_manager.get();
   ctx.network = network.get();
+  ctx.streaming = streaming_server.get();
   ASSIGN_OR_RETURN(std::unique_ptr<server::CriServer> server,
                    server::CriServer::Start(ctx, socket_path));
   if (::chmod(socket_path.c_str(), 0660) != 0) {
@@ -234,6 +266,7 @@ Status Run(Options options) {
 
   // In-flight calls get the grace period to finish; new calls are refused.
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  streaming_server->Stop();  // open sessions end; their containers keep running
   if (::unlink(socket_path.c_str()) != 0 && errno != ENOENT) {
     CRIO_LOG_WARN("remove socket {}: {}", socket_path, std::strerror(errno));
   }

@@ -655,6 +655,37 @@ StatusOr<oci::ExecSyncResult> Manager::ExecSync(const std::string& id_or_prefix,
                            std::chrono::seconds(std::max<int64_t>(0, timeout_seconds)), false);
 }
 
+StatusOr<ContainerState> Manager::RunningContainer(const std::string& id_or_prefix) {
+  ASSIGN_OR_RETURN(ContainerState ctr, ContainerStatus(id_or_prefix));
+  if (ctr.state() != v1::CONTAINER_RUNNING) {
+    return FailedPrecondition(absl::StrCat("container ", ctr.id(), " is not running"));
+  }
+  return ctr;
+}
+
+StatusOr<std::unique_ptr<oci::ExecProcess>> Manager::StartExec(const std::string& id_or_prefix,
+                                                               const std::vector<std::string>& cmd,
+                                                               bool tty) {
+  if (cmd.empty()) return InvalidArgument("cmd: a command is required");
+  ASSIGN_OR_RETURN(ContainerState ctr, RunningContainer(id_or_prefix));
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
+  return runtime->StartExec(ctr.id(), cmd, tty);
+}
+
+StatusOr<oci::AttachEndpoint> Manager::AttachEndpoint(const std::string& id_or_prefix) {
+  ASSIGN_OR_RETURN(ContainerState ctr, RunningContainer(id_or_prefix));
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
+  return runtime->Attach(ctr.id());
+}
+
+StatusOr<std::string> Manager::PodNetworkNamespace(const std::string& pod_id) {
+  ASSIGN_OR_RETURN(PodState pod, PodStatus(pod_id));
+  if (pod.state() != v1::SANDBOX_READY) {
+    return FailedPrecondition(absl::StrCat("pod sandbox ", pod.id(), " is not ready"));
+  }
+  return pod.netns_path();
+}
+
 Status Manager::ReopenContainerLog(const std::string& id_or_prefix) {
   ASSIGN_OR_RETURN(ContainerState ctr, ContainerStatus(id_or_prefix));
   if (ctr.state() != v1::CONTAINER_RUNNING) {

@@ -115,6 +115,20 @@ class Manager {
                                          int64_t timeout_seconds);
   Status ReopenContainerLog(const std::string& id);
 
+  // ---- Streaming (Exec, Attach, PortForward) ----
+  // The running container `id`, for a streaming request. Errors: NotFound (unknown id);
+  // FailedPrecondition when it is not running.
+  StatusOr<state::ContainerState> RunningContainer(const std::string& id);
+  // Starts `cmd` in the running container with a pty when `tty`, else pipes.
+  StatusOr<std::unique_ptr<oci::ExecProcess>> StartExec(const std::string& id,
+                                                        const std::vector<std::string>& cmd,
+                                                        bool tty);
+  // The running container's attach socket and control FIFO.
+  StatusOr<oci::AttachEndpoint> AttachEndpoint(const std::string& id);
+  // The ready pod's network namespace path; empty for a pod in the node's network.
+  // Errors: NotFound (unknown pod); FailedPrecondition when the pod is not ready.
+  StatusOr<std::string> PodNetworkNamespace(const std::string& pod_id);
+
   // ---- Resources (lifecycle/resources.cc) ----
   // Applies `resources` to a created or running container through its runtime
   // (`<runtime> update`), then records them (ContainerStatus.resources, config.json).

@@ -785,9 +785,67 @@ Status ConmonRuntime::UpdateContainerResources(const std::string& id,
   return absl::OkStatus();
 }
 
-StatusOr<ExecSyncResult> ConmonRuntime::ExecSync(const std::string& id,
-                                                 const std::vector<std::string>& cmd,
-                                                 milliseconds timeout, bool tty) {
+// The files of one exec: a private dir in the bundle holding the process spec and the pid
+// file. Removed when the object dies.
+struct ExecFiles {
+  std::string dir;
+  std::string pid_path;
+  std::vector<std::string> argv;  // `<runtime> exec --process ... <id>`
+
+  ExecFiles() = default;
+  ExecFiles(ExecFiles&& other) noexcept
+      : dir(std::exchange(other.dir, {})),
+        pid_path(std::move(other.pid_path)),
+        argv(std::move(other.argv)) {}
+  ExecFiles& operator=(ExecFiles&&) = delete;
+  ~ExecFiles() {
+    if (!dir.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  }
+};
+
+namespace {
+
+// Kills the exec'd command found through its pid file, with everything it forked: the command
+// is not in the runtime's process group, and its children would be orphaned to the container's
+// init if only it died.
+void KillExecTree(const std::string& id, const std::string& pid_path) {
+  auto text = ReadSmallFile(pid_path);
+  if (!text.ok()) {
+    return;
+  }
+  if (auto pid = ParseInt(*text, "pid file"); pid.ok() && *pid > 0) {
+    if (auto killed = os::KillProcessTree(static_cast<pid_t>(*pid)); !killed.ok()) {
+      CRIO_LOG_WARN("exec in container {}: killing the command: {}", id,
+                    killed.status().ToString());
+    }
+  }
+}
+
+class ConmonExecProcess final : public ExecProcess {
+ public:
+  // `files` live as long as the process: the pid file is how the command is found and killed.
+  ConmonExecProcess(std::string id, ExecFiles files)
+      : id_(std::move(id)), files_(std::move(files)) {}
+  ~ConmonExecProcess() override {
+    if (runtime.valid() && !runtime.reaped()) {
+      KillCommand();
+      runtime.Kill();
+    }
+  }
+  void KillCommand() override { KillExecTree(id_, files_.pid_path); }
+
+ private:
+  std::string id_;
+  ExecFiles files_;
+};
+
+}  // namespace
+
+StatusOr<ExecFiles> ConmonRuntime::PrepareExec(const std::string& id,
+                                               const std::vector<std::string>& cmd, bool tty) {
   if (cmd.empty()) {
     return InvalidArgument(absl::StrCat("exec in container ", id, ": empty command"));
   }
@@ -805,39 +863,31 @@ StatusOr<ExecSyncResult> ConmonRuntime::ExecSync(const std::string& id,
   if (mkdtemp(tmpl.data()) == nullptr) {
     return ErrnoError(errno, absl::StrCat("exec in container ", id, ": mkdtemp"));
   }
-  const std::string exec_dir = tmpl;
-  absl::Cleanup remove_dir = [&] {
-    std::error_code ec;
-    fs::remove_all(exec_dir, ec);
-  };
-  const std::string spec_path = exec_dir + "/process.json";
-  const std::string pid_path = exec_dir + "/pid";
+  ExecFiles files;
+  files.dir = tmpl;
+  files.pid_path = files.dir + "/pid";
+  const std::string spec_path = files.dir + "/process.json";
   RETURN_IF_ERROR(WriteFile(spec_path, *spec));
+  files.argv = BuildRuntimeArgs(options_,
+                                {"exec", "--process", spec_path, "--pid-file", files.pid_path, id});
+  return files;
+}
 
+StatusOr<ExecSyncResult> ConmonRuntime::ExecSync(const std::string& id,
+                                                 const std::vector<std::string>& cmd,
+                                                 milliseconds timeout, bool tty) {
+  ASSIGN_OR_RETURN(ExecFiles files, PrepareExec(id, cmd, tty));
+  const std::string& pid_path = files.pid_path;
   os::SpawnRequest spawn;
-  spawn.argv =
-      BuildRuntimeArgs(options_, {"exec", "--process", spec_path, "--pid-file", pid_path, id});
+  spawn.argv = files.argv;
   os::RunOptions run;
   run.max_output = kExecSyncOutputLimit;
   run.use_pty = tty;
   if (timeout.count() > 0) {
     run.timeout = timeout;
   }
-  // The exec'd process is not in the runtime's process group, and what it forked would be
-  // orphaned to the container's init if only it died (the kubelet's probes time out this way):
-  // kill its whole tree.
-  run.on_timeout = [&] {
-    auto text = ReadSmallFile(pid_path);
-    if (!text.ok()) {
-      return;
-    }
-    if (auto pid = ParseInt(*text, "pid file"); pid.ok() && *pid > 0) {
-      if (auto killed = os::KillProcessTree(static_cast<pid_t>(*pid)); !killed.ok()) {
-        CRIO_LOG_WARN("exec in container {}: killing the timed-out command: {}", id,
-                      killed.status().ToString());
-      }
-    }
-  };
+  // The kubelet's probes time out this way: kill the command's whole tree.
+  run.on_timeout = [&] { KillExecTree(id, pid_path); };
   auto result = os::RunCommand(std::move(spawn), run);
   if (!result.ok()) {
     if (absl::IsDeadlineExceeded(result.status())) {
@@ -856,6 +906,56 @@ StatusOr<ExecSyncResult> ConmonRuntime::ExecSync(const std::string& id,
   out.stdout_data = std::move(result->stdout_data);
   out.stderr_data = std::move(result->stderr_data);
   return out;
+}
+
+StatusOr<std::unique_ptr<ExecProcess>> ConmonRuntime::StartExec(const std::string& id,
+                                                                const std::vector<std::string>& cmd,
+                                                                bool tty) {
+  ASSIGN_OR_RETURN(ExecFiles files, PrepareExec(id, cmd, tty));
+  os::SpawnRequest spawn;
+  spawn.argv = files.argv;
+  auto process = std::make_unique<ConmonExecProcess>(id, std::move(files));
+  process->tty = tty;
+  os::UniqueFd child_stdin, child_stdout, child_stderr;
+  if (tty) {
+    // The runtime, in the foreground with terminal: true, makes the container's console and
+    // relays between it and its own stdio, our pty, whose size it copies on SIGWINCH.
+    ASSIGN_OR_RETURN(os::PtyPair pty, os::OpenPty());
+    process->stdin_fd.reset(::fcntl(pty.master.get(), F_DUPFD_CLOEXEC, 0));
+    if (!process->stdin_fd) return ErrnoError(errno, "dup pty master");
+    process->stdout_fd = std::move(pty.master);
+    child_stdin = std::move(pty.slave);
+    spawn.stdin_fd = spawn.stdout_fd = spawn.stderr_fd = child_stdin.get();
+  } else {
+    int fds[3][2];
+    for (auto& p : fds) {
+      if (::pipe2(p, O_CLOEXEC) < 0) return ErrnoError(errno, "pipe2");
+    }
+    child_stdin.reset(fds[0][0]);
+    process->stdin_fd.reset(fds[0][1]);
+    process->stdout_fd.reset(fds[1][0]);
+    child_stdout.reset(fds[1][1]);
+    process->stderr_fd.reset(fds[2][0]);
+    child_stderr.reset(fds[2][1]);
+    spawn.stdin_fd = child_stdin.get();
+    spawn.stdout_fd = child_stdout.get();
+    spawn.stderr_fd = child_stderr.get();
+  }
+  spawn.new_session = true;
+  auto child = os::Spawn(spawn);
+  if (!child.ok()) {
+    return Annotate(child.status(), absl::StrCat("exec in container ", id));
+  }
+  process->runtime = std::move(*child);
+  return std::unique_ptr<ExecProcess>(std::move(process));
+}
+
+StatusOr<AttachEndpoint> ConmonRuntime::Attach(const std::string& id) {
+  ASSIGN_OR_RETURN(ContainerDirs dirs, DirsFor(id));
+  AttachEndpoint endpoint;
+  endpoint.socket_path = absl::StrCat(options_.attach_socket_dir, "/", id, "/attach");
+  endpoint.control_path = absl::StrCat(dirs.bundle, "/ctl");
+  return endpoint;
 }
 
 Status ConmonRuntime::ReopenLog(const std::string& id) {

@@ -37,6 +37,8 @@
 
 namespace crio::oci {
 
+struct ExecFiles;  // conmon_runtime.cc
+
 struct ConmonOptions {
   std::string handler_name;  // for messages
   std::string runtime_path;  // crun or runc binary
@@ -72,6 +74,10 @@ class ConmonRuntime final : public Runtime {
                                   const std::string& resources_json) override;
   StatusOr<ExecSyncResult> ExecSync(const std::string& id, const std::vector<std::string>& cmd,
                                     std::chrono::milliseconds timeout, bool tty) override;
+  StatusOr<std::unique_ptr<ExecProcess>> StartExec(const std::string& id,
+                                                   const std::vector<std::string>& cmd,
+                                                   bool tty) override;
+  StatusOr<AttachEndpoint> Attach(const std::string& id) override;
   Status ReopenLog(const std::string& id) override;
   StatusOr<std::optional<ExitInfo>> ReadExit(const std::string& id) override;
   StatusOr<bool> WasOomKilled(const std::string& id) override;
@@ -91,6 +97,9 @@ class ConmonRuntime final : public Runtime {
   // when it cannot be found or verified (the caller falls back to the runtime), with `*exited`
   // set when the init recorded in the pidfile is known to be gone.
   std::optional<os::PidFd> OpenInit(const std::string& id, bool* exited);
+  // The process spec and a private dir (with the pid file's path) for `cmd`, in the bundle.
+  StatusOr<ExecFiles> PrepareExec(const std::string& id, const std::vector<std::string>& cmd,
+                                  bool tty);
   // Tracked dirs, else the bundle the runtime reports.
   StatusOr<ContainerDirs> DirsFor(const std::string& id);
   // Best-effort teardown after a failed create: conmon, the runtime's state, the exit file.

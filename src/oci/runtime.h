@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "os/process.h"
 #include "util/status.h"
 
 namespace crio::oci {
@@ -46,6 +47,35 @@ struct ExecSyncResult {
 };
 
 inline constexpr std::size_t kExecSyncOutputLimit = 16 << 20;
+
+// A command started in a running container with its stdio connected to us (streaming Exec).
+// Destroying it before the command ended kills the command's whole process tree and the
+// runtime's exec process, and removes the exec's private files.
+class ExecProcess {
+ public:
+  ExecProcess() = default;
+  ExecProcess(const ExecProcess&) = delete;
+  ExecProcess& operator=(const ExecProcess&) = delete;
+  virtual ~ExecProcess() = default;
+
+  // `<runtime> exec`, which exits with the command's status (128 + signal when killed).
+  os::ChildProcess runtime;
+  os::UniqueFd stdin_fd;   // write end; for a tty a dup of the pty master
+  os::UniqueFd stdout_fd;  // read end; for a tty the pty master, carrying all output
+  os::UniqueFd stderr_fd;  // read end; empty for a tty
+  bool tty = false;
+
+  // Kills the command and everything it started (not only the runtime's process).
+  virtual void KillCommand() {}
+};
+
+// Where a container's monitor serves attach (conmon's SOCK_SEQPACKET socket: each packet to us
+// is prefixed by 2 = stdout or 3 = stderr, stdin goes in raw) and takes terminal resizes
+// (the control FIFO, "1 <height> <width>\n").
+struct AttachEndpoint {
+  std::string socket_path;
+  std::string control_path;
+};
 
 // Written by the monitor when the container's process has exited.
 struct ExitInfo {
@@ -103,6 +133,24 @@ class Runtime {
   virtual StatusOr<ExecSyncResult> ExecSync(const std::string& id,
                                             const std::vector<std::string>& cmd,
                                             std::chrono::milliseconds timeout, bool tty) = 0;
+
+  // Starts `cmd` in the running container with the container's process settings, with a
+  // pseudo-terminal when `tty`, else pipes, for a streaming Exec.
+  // Errors: InvalidArgument for an empty cmd; NotFound (unknown id); Internal with the
+  // runtime's message when the command could not be started.
+  virtual StatusOr<std::unique_ptr<ExecProcess>> StartExec(const std::string& id,
+                                                           const std::vector<std::string>& cmd,
+                                                           bool tty) {
+    (void)cmd;
+    (void)tty;
+    return Unimplemented(absl::StrCat("streaming exec into container ", id));
+  }
+
+  // The container monitor's attach socket and control FIFO.
+  // Errors: NotFound (unknown id); Unimplemented for runtimes without a monitor.
+  virtual StatusOr<AttachEndpoint> Attach(const std::string& id) {
+    return Unimplemented(absl::StrCat("attach to container ", id));
+  }
 
   // Asks the monitor to reopen the container's log file (after the kubelet rotated it).
   // Errors: NotFound (unknown id); FailedPrecondition when the monitor is gone.

@@ -153,10 +153,7 @@ struct OutputSink {
 
 constexpr std::size_t kReadPerRound = 1 << 20;
 
-struct PtyPair {
-  UniqueFd master;
-  UniqueFd slave;
-};
+}  // namespace
 
 StatusOr<PtyPair> OpenPty() {
   PtyPair pty;
@@ -177,8 +174,6 @@ StatusOr<PtyPair> OpenPty() {
   }
   return pty;
 }
-
-}  // namespace
 
 std::string ExitStatus::ToString() const {
   if (signal == 0) {

@@ -129,6 +129,14 @@ struct SpawnRequest {
 // binary or cwd) in a message naming argv[0] and the cwd.
 StatusOr<ChildProcess> Spawn(const SpawnRequest& request);
 
+// A pseudo-terminal: the master stays with us, the slave becomes a child's stdio.
+struct PtyPair {
+  UniqueFd master;
+  UniqueFd slave;
+};
+// Errors: the failing call's errno (posix_openpt, grantpt/unlockpt, ptsname, open).
+StatusOr<PtyPair> OpenPty();
+
 // Options for RunCommand().
 struct RunOptions {
   std::string input;  // written to the child's stdin, which is then closed

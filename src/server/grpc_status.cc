@@ -40,4 +40,9 @@ grpc::Status NotImplemented(std::string_view service, std::string_view rpc) {
                                    " is not implemented by crio-cpp yet"));
 }
 
+grpc::Status Failed(const char* rpc, const Status& status) {
+  CRIO_LOG_WARN("{} failed: {}", rpc, status.message());
+  return ToGrpc(status);
+}
+
 }  // namespace crio::server

@@ -124,22 +124,6 @@ lifecycle::ContainerFilter ToContainerFilter(const v1::ContainerFilter& f) {
   return out;
 }
 
-// The last line of defence: no exception crosses into gRPC.
-template <typename Fn>
-grpc::Status Guarded(const char* rpc, Fn&& fn) {
-  try {
-    return fn();
-  } catch (const std::exception& e) {
-    CRIO_LOG_ERROR("{}: unexpected exception: {}", rpc, e.what());
-    return grpc::Status(grpc::StatusCode::INTERNAL, std::string(rpc) + ": " + e.what());
-  }
-}
-
-grpc::Status Failed(const char* rpc, const crio::Status& st) {
-  CRIO_LOG_WARN("{} failed: {}", rpc, st.message());
-  return ToGrpc(st);
-}
-
 }  // namespace
 
 grpc::Status RuntimeService::NoLifecycle() const {

@@ -5,24 +5,6 @@
 
 namespace crio::server {
 
-namespace {
-
-// No exception crosses into gRPC (see lifecycle_rpcs.cc).
-template <typename Fn>
-grpc::Status GuardedCall(const char* rpc, Fn&& fn) {
-  try {
-    crio::Status st = fn();
-    if (st.ok()) return grpc::Status::OK;
-    CRIO_LOG_WARN("{} failed: {}", rpc, st.message());
-    return ToGrpc(st);
-  } catch (const std::exception& e) {
-    CRIO_LOG_ERROR("{}: unexpected exception: {}", rpc, e.what());
-    return grpc::Status(grpc::StatusCode::INTERNAL, std::string(rpc) + ": " + e.what());
-  }
-}
-
-}  // namespace
-
 grpc::Status RuntimeService::UpdateContainerResources(
     grpc::ServerContext*, const v1::UpdateContainerResourcesRequest* req,
     v1::UpdateContainerResourcesResponse*) {
@@ -31,8 +13,9 @@ grpc::Status RuntimeService::UpdateContainerResources(
   if (!req->has_linux()) {
     return ToGrpc(InvalidArgument("linux resources are required (windows is not supported)"));
   }
-  return GuardedCall("UpdateContainerResources", [&] {
-    return ctx_.lifecycle->UpdateContainerResources(req->container_id(), req->linux());
+  return Guarded("UpdateContainerResources", [&] {
+    crio::Status st = ctx_.lifecycle->UpdateContainerResources(req->container_id(), req->linux());
+    return st.ok() ? grpc::Status::OK : Failed("UpdateContainerResources", st);
   });
 }
 
@@ -41,9 +24,10 @@ grpc::Status RuntimeService::UpdatePodSandboxResources(
     v1::UpdatePodSandboxResourcesResponse*) {
   if (!ctx_.lifecycle) return NoLifecycle();
   if (req->pod_sandbox_id().empty()) return ToGrpc(InvalidArgument("pod_sandbox_id is required"));
-  return GuardedCall("UpdatePodSandboxResources", [&] {
-    return ctx_.lifecycle->UpdatePodSandboxResources(req->pod_sandbox_id(), req->overhead(),
-                                                     req->resources());
+  return Guarded("UpdatePodSandboxResources", [&] {
+    crio::Status st = ctx_.lifecycle->UpdatePodSandboxResources(req->pod_sandbox_id(),
+                                                                req->overhead(), req->resources());
+    return st.ok() ? grpc::Status::OK : Failed("UpdatePodSandboxResources", st);
   });
 }
 

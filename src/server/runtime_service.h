@@ -50,6 +50,11 @@ class RuntimeService final : public v1::RuntimeService::Service {
                         v1::ExecSyncResponse*) override;
   grpc::Status ReopenContainerLog(grpc::ServerContext*, const v1::ReopenContainerLogRequest*,
                                   v1::ReopenContainerLogResponse*) override;
+  // server/streaming_rpcs.cc
+  grpc::Status Exec(grpc::ServerContext*, const v1::ExecRequest*, v1::ExecResponse*) override;
+  grpc::Status Attach(grpc::ServerContext*, const v1::AttachRequest*, v1::AttachResponse*) override;
+  grpc::Status PortForward(grpc::ServerContext*, const v1::PortForwardRequest*,
+                           v1::PortForwardResponse*) override;
   // server/resources_rpcs.cc
   grpc::Status UpdateContainerResources(grpc::ServerContext*,
                                         const v1::UpdateContainerResourcesRequest*,
@@ -69,9 +74,6 @@ class RuntimeService final : public v1::RuntimeService::Service {
       override {                                                                         \
     return Pending(#Name);                                                               \
   }
-  CRIO_PENDING_UNARY(Exec)
-  CRIO_PENDING_UNARY(Attach)
-  CRIO_PENDING_UNARY(PortForward)
   CRIO_PENDING_UNARY(ContainerStats)
   CRIO_PENDING_UNARY(ListContainerStats)
   CRIO_PENDING_STREAM(StreamContainerStats, StreamContainerStatsRequest,
@@ -92,6 +94,7 @@ class RuntimeService final : public v1::RuntimeService::Service {
  private:
   static grpc::Status Pending(std::string_view rpc);
   grpc::Status NoLifecycle() const;
+  grpc::Status NoStreaming() const;
   ServiceContext& ctx_;
 };
 

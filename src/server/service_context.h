@@ -9,6 +9,7 @@
 #include "image/image_manager.h"
 #include "lifecycle/manager.h"
 #include "storage/store.h"
+#include "streaming/server.h"
 
 namespace crio::server {
 
@@ -21,6 +22,7 @@ class ServiceContext {
   image::ImageManager* images = nullptr;
   lifecycle::Manager* lifecycle = nullptr;
   lifecycle::NetworkHook* network = nullptr;  // pod networking; readiness and pod CIDR go here
+  streaming::StreamingServer* streaming = nullptr;  // Exec, Attach, PortForward URLs
 
   // A copy, so callers never hold the lock while working.
   config::Config ConfigSnapshot() const {
