@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "runtime_commands.h"
+#include "stream_commands.h"
 
 namespace crioctl {
 
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   AddRuntimeCommands(app, commands);
   AddImageCommands(app, commands);
   AddPodCommands(app, commands);
+  AddStreamCommands(app, commands);
 
   CLI11_PARSE(app, argc, argv);
   Client client(opts);

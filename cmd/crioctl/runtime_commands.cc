@@ -19,6 +19,7 @@
 
 #include "os/unique_fd.h"
 #include "runtime_format.h"
+#include "stream_commands.h"
 
 namespace crioctl {
 
@@ -695,16 +696,17 @@ struct ExecOptions {
   bool interactive = false;
 };
 
-// Runs the command with ExecSync: its stdout and stderr are copied to ours and its exit code is
+// Runs the command: with -s through ExecSync (its output printed when it ends), otherwise
+// streamed through the streaming server, as crictl does. Either way its exit code is
 // crioctl's. `args` = CONTAINER-ID CMD [ARG...].
 int CmdExec(Client& client, const ExecOptions& o, std::vector<std::string> args) {
-  if (o.tty || o.interactive) {
-    return Fail(
-        "-t/--tty and -i/--interactive need the streaming server, which crioctl does not "
-        "support yet");
-  }
   if (args.size() >= 2 && args[1] == "--") args.erase(args.begin() + 1);
-  if (args.size() < 2) return Fail("usage: exec [-s] [--timeout N] CONTAINER-ID COMMAND [ARG...]");
+  if (args.size() < 2) {
+    return Fail("usage: exec [-s] [-i] [-t] [--timeout N] CONTAINER-ID COMMAND [ARG...]");
+  }
+  if (!o.sync) {
+    return StreamExec(client, args[0], {args.begin() + 1, args.end()}, o.tty, o.interactive);
+  }
   v1::ExecSyncRequest req;
   req.set_container_id(args[0]);
   for (std::size_t i = 1; i < args.size(); ++i) req.add_cmd(args[i]);
@@ -1007,14 +1009,13 @@ void AddContainerVerbs(CLI::App& app, Commands& commands) {
   auto exec = std::make_shared<ExecOptions>();
   CLI::App* exec_cmd = app.add_subcommand("exec", "Run a command in a running container");
   exec_cmd->footer(
-      "Usage: exec [-s] [--timeout N] CONTAINER-ID COMMAND [ARG...]\n"
-      "The command always runs synchronously (ExecSync), with or without -s: its output is\n"
-      "printed when it ends and its exit code becomes crioctl's. The streaming form (-t/-i)\n"
-      "needs the streaming server, which is not available yet.");
-  exec_cmd->add_flag("--sync,-s", exec->sync, "Run the command synchronously (the only mode)");
-  exec_cmd->add_option("--timeout", exec->timeout, "Timeout in seconds (default 0: none)");
-  exec_cmd->add_flag("--tty,-t", exec->tty, "Allocate a pseudo-TTY (not supported yet)");
-  exec_cmd->add_flag("--interactive,-i", exec->interactive, "Keep STDIN open (not supported yet)");
+      "Usage: exec [-s] [-i] [-t] [--timeout N] CONTAINER-ID COMMAND [ARG...]\n"
+      "Streams the command's stdio through the streaming server (Exec), or with -s runs it\n"
+      "with ExecSync and prints its output when it ends. The exit code becomes crioctl's.");
+  exec_cmd->add_flag("--sync,-s", exec->sync, "Run the command synchronously (ExecSync)");
+  exec_cmd->add_option("--timeout", exec->timeout, "Timeout in seconds for -s (default 0: none)");
+  exec_cmd->add_flag("--tty,-t", exec->tty, "Allocate a pseudo-TTY");
+  exec_cmd->add_flag("--interactive,-i", exec->interactive, "Keep STDIN open");
   // Everything from the container ID on is ours: `exec ID sh -c 'echo hi'`.
   exec_cmd->prefix_command();
   commands.push_back(

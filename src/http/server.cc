@@ -123,11 +123,19 @@ class ConnectionExchange final : public Exchange {
 
   StatusOr<UpgradedConnection> Upgrade(Response response) override {
     if (answered_) return FailedPrecondition("response already sent");
-    answered_ = true;
-    upgraded_ = true;
     error_code ec;
     beast_http::write(stream_, response, ec);
-    if (ec) return Unavailable(absl::StrCat("write upgrade response: ", ec.message()));
+    if (ec) {
+      answered_ = upgraded_ = true;
+      return Unavailable(absl::StrCat("write upgrade response: ", ec.message()));
+    }
+    return Hijack();
+  }
+
+  StatusOr<UpgradedConnection> Hijack() override {
+    if (answered_) return FailedPrecondition("response already sent");
+    answered_ = true;
+    upgraded_ = true;
     // A duplicate: the connection keeps the original so Stop() can shut the socket down for as
     // long as this thread runs, whatever the new owner does with its fd.
     os::UniqueFd dup(::fcntl(fd_, F_DUPFD_CLOEXEC, 0));

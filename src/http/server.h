@@ -50,6 +50,9 @@ class Exchange {
   // layer reads and writes nothing more on it. The caller may keep using this thread for the
   // session; Server::Stop() still shuts the socket down under it.
   virtual StatusOr<UpgradedConnection> Upgrade(Response response) = 0;
+  // Hands over the socket without writing anything: the new owner answers the request itself
+  // (a WebSocket library doing its own handshake).
+  virtual StatusOr<UpgradedConnection> Hijack() = 0;
 };
 
 using Handler = std::function<void(Exchange&)>;

@@ -25,6 +25,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kChunk = 32 * 1024;
+// How often a quiet session checks that its client is still there.
+constexpr int kClientCheckMs = 250;
 
 void SetNonBlocking(int fd) {
   int flags = ::fcntl(fd, F_GETFL);
@@ -148,10 +150,15 @@ StatusOr<int> RunExec(oci::ExecProcess& process, ClientStreams& client) {
     pollfd fds[3] = {{out.open ? out.fd : -1, POLLIN, 0},
                      {err.open ? err.fd : -1, POLLIN, 0},
                      {process.runtime.pidfd(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+    int ready = ::poll(fds, 3, kClientCheckMs);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       failure = ErrnoError(errno, "poll exec output");
       break;
+    }
+    if (ready == 0) {
+      client_gone = client.ClientGone();
+      continue;
     }
     exited = (fds[2].revents & POLLIN) != 0;
     for (OutputPipe* p : {&out, &err}) {
@@ -216,10 +223,18 @@ Status RunAttach(AttachTarget& target, ClientStreams& client) {
   std::array<char, 32 * 1024 + 1> buf;
   for (;;) {
     pollfd fds[2] = {{sock, POLLIN, 0}, {stdin_done.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    int ready = ::poll(fds, 2, kClientCheckMs);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       result = ErrnoError(errno, "poll attach socket");
       break;
+    }
+    if (ready == 0) {
+      if (client.ClientGone()) {
+        result = Unavailable("the client went away");
+        break;
+      }
+      continue;
     }
     if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0 && (fds[1].revents & POLLIN)) {
       break;  // stdin ended and nothing more to relay

@@ -39,6 +39,9 @@ class ClientStreams {
   // Errors: the client is gone.
   virtual Status WriteStdout(std::string_view data) = 0;
   virtual Status WriteStderr(std::string_view data) = 0;
+  // Whether the client has gone away: checked while the process is quiet, so a silent
+  // command does not outlive its client.
+  virtual bool ClientGone() const { return false; }
 };
 
 // Pumps `process`'s stdio to and from `client` until the command exits (the client's stdin

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "os/socket.h"
+#include "streaming/websocket_session.h"
 #include "util/log.h"
 #include "util/strings.h"
 
@@ -104,6 +105,14 @@ void StreamingServer::HandleRequest(RequestKind kind, http::Exchange& ex) {
   }
   if (!request) {
     (void)ex.Respond(http::MakeResponse(req, bh::status::not_found, "404 page not found\n"));
+    return;
+  }
+  if (IsWebSocketRequest(req)) {
+    if (kind == RequestKind::kPortForward) {
+      ServeWebSocketPortForward(ex, *request, *backend_, config_.session);
+    } else {
+      ServeWebSocketRemoteCommand(ex, *request, *backend_, config_.session);
+    }
     return;
   }
   const auto& supported =

@@ -38,7 +38,10 @@ std::unique_ptr<spdy::Connection> StartServerConnection(http::UpgradedConnection
 // The client's streams of one exec or attach.
 class SpdyClientStreams final : public ClientStreams {
  public:
+  explicit SpdyClientStreams(spdy::Connection& conn) : conn_(conn) {}
   StreamPtr error, stdin, stdout, stderr, resize;
+
+  bool ClientGone() const override { return !conn_.status().ok(); }
 
   bool has_stdin() const override { return stdin != nullptr; }
   bool has_stdout() const override { return stdout != nullptr; }
@@ -89,6 +92,7 @@ class SpdyClientStreams final : public ClientStreams {
 
  private:
   static Status Cancelled() { return absl::CancelledError("stdin closed"); }
+  spdy::Connection& conn_;
   std::atomic<bool> stopped_{false};
   std::string resize_buffer_;
 };
@@ -153,7 +157,7 @@ void ServeSpdyRemoteCommand(http::UpgradedConnection upgraded, RemoteCommandVers
   const bool attach = request.kind == RequestKind::kAttach;
   const std::string& id = request.container_id;
   auto conn = StartServerConnection(upgraded);
-  SpdyClientStreams streams;
+  SpdyClientStreams streams(*conn);
   if (!AcceptRemoteCommandStreams(*conn, version, request, options, streams)) {
     CRIO_LOG_WARN("{} in container {}: timed out waiting for the client to create streams",
                   attach ? "attach" : "exec", id);

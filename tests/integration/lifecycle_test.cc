@@ -12,7 +12,12 @@
 #include "registry_fixture.h"
 #include "test_util.h"
 
+#include "os/socket.h"
+#include "streaming/client.h"
+
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +41,8 @@
 
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <spdlog/fmt/fmt.h>
 #include <nlohmann/json.hpp>
 
 namespace crio::testing {
@@ -1671,6 +1678,497 @@ TEST_P(LifecycleHandlerTest, StopContainer_TermIgnored_KilledAfterTimeoutWithAll
     EXPECT_TRUE(StopPod(pod_id).ok());
     EXPECT_TRUE(RemovePod(pod_id).ok());
   }
+}
+
+// ---- Streaming: Exec, Attach, PortForward over SPDY ------------------------------------------
+
+// What one side of a pipe received, read on a thread until the writer closes it.
+class PipeReader {
+ public:
+  PipeReader() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) == 0) {
+      read_end_.reset(fds[0]);
+      write_end_.reset(fds[1]);
+    }
+    thread_ = std::thread([this] {
+      char buf[65536];
+      ssize_t n;
+      while ((n = ::read(read_end_.get(), buf, sizeof buf)) > 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        data_.append(buf, static_cast<size_t>(n));
+      }
+    });
+  }
+  ~PipeReader() { Finish(); }
+  int fd() const { return write_end_.get(); }
+  // Closes our write end and waits for everything written.
+  std::string Finish() {
+    write_end_.reset();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard<std::mutex> lock(mu_);
+    return data_;
+  }
+
+ private:
+  os::UniqueFd read_end_, write_end_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::string data_;
+};
+
+// A pipe whose read end is a client's stdin: fed `input` by a thread (it may exceed the pipe's
+// buffer), then closed, unless `close_after` is false (close write_end to end the input).
+struct StdinPipe {
+  os::UniqueFd read_end, write_end;
+  std::thread writer;
+  explicit StdinPipe(const std::string& input, bool close_after = true) {
+    int fds[2];
+    EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
+    writer = std::thread([this, input, close_after] {
+      (void)os::WriteAll(write_end.get(), input);
+      if (close_after) write_end.reset();
+    });
+  }
+  ~StdinPipe() {
+    if (writer.joinable()) writer.join();
+  }
+};
+
+// Counts of what the daemon holds, to compare before and after a streaming session.
+struct DaemonResources {
+  size_t fds = 0;
+  size_t threads = 0;
+  size_t children = 0;
+  bool operator==(const DaemonResources&) const = default;
+};
+
+DaemonResources ResourcesOf(pid_t pid) {
+  DaemonResources r;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       it != fs::directory_iterator(); ++it) {
+    ++r.fds;
+  }
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec);
+       it != fs::directory_iterator(); ++it) {
+    ++r.threads;
+  }
+  std::string children =
+      ReadFile("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  std::istringstream in(children);
+  pid_t child;
+  while (in >> child) ++r.children;
+  return r;
+}
+
+// Processes on the host whose command line is exactly `argv` (NUL-joined).
+int CountProcesses(const std::vector<std::string>& argv) {
+  std::string want;
+  for (const auto& a : argv) want += a + std::string(1, '\0');
+  int n = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    if (ReadFile(e.path().string() + "/cmdline") == want) ++n;
+  }
+  return n;
+}
+
+class StreamingTest : public LifecycleHandlerTest {
+ protected:
+  // A pod with one long-running busybox container; `config_edit` may change the container.
+  void StartPodAndContainer(const std::function<void(v1::ContainerConfig&)>& config_edit = {},
+                            std::vector<std::string> command = {"/bin/sh", "-c", kSleepUntilTerm}) {
+    pod_config_ = PodConfig("stream-" + RandomHex(6));
+    pod_id_ = MustRunPod(pod_config_, Handler());
+    ASSERT_FALSE(pod_id_.empty());
+    v1::ContainerConfig config = CtrConfig("main", std::move(command));
+    if (config_edit) config_edit(config);
+    ctr_id_ = MustRunCtr(pod_id_, pod_config_, config);
+    ASSERT_FALSE(ctr_id_.empty());
+  }
+
+  StatusOr<std::string> ExecUrl(const std::vector<std::string>& cmd, bool tty, bool in, bool out,
+                                bool err) {
+    v1::ExecRequest req;
+    req.set_container_id(ctr_id_);
+    for (const auto& c : cmd) req.add_cmd(c);
+    req.set_tty(tty);
+    req.set_stdin(in);
+    req.set_stdout(out);
+    req.set_stderr(err);
+    v1::ExecResponse resp;
+    auto ctx = daemon().Context();
+    grpc::Status st = rt().Exec(ctx.get(), req, &resp);
+    if (!st.ok()) return Internal(st.error_message());
+    return resp.url();
+  }
+
+  struct ExecOutcome {
+    StatusOr<int> code = 0;
+    std::string out, err;
+  };
+
+  // Exec over SPDY with `protocols` offered; stdin from `input` when given.
+  ExecOutcome RunExec(const std::vector<std::string>& cmd, std::optional<std::string> input = {},
+                      std::vector<std::string> protocols = {}) {
+    ExecOutcome outcome;
+    auto url = ExecUrl(cmd, false, input.has_value(), true, true);
+    EXPECT_TRUE(url.ok()) << url.status();
+    if (!url.ok()) return outcome;
+    PipeReader out, err;
+    std::optional<StdinPipe> in;
+    streaming::RemoteCommandClientOptions options;
+    if (input) {
+      in.emplace(*input);
+      options.stdin = true;
+      options.stdin_fd = in->read_end.get();
+    }
+    options.stdout_fd = out.fd();
+    options.stderr_fd = err.fd();
+    if (!protocols.empty()) options.protocols = protocols;
+    outcome.code = streaming::RunRemoteCommandClient(*url, options);
+    outcome.out = out.Finish();
+    outcome.err = err.Finish();
+    return outcome;
+  }
+
+  v1::PodSandboxConfig pod_config_;
+  std::string pod_id_;
+  std::string ctr_id_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Handlers, StreamingTest, ::testing::Values("crun", "runc"),
+                         HandlerParamName);
+
+TEST_P(StreamingTest, Exec_V4_SeparatesStdoutAndStderrAndReportsExitCodes) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  auto before = ResourcesOf(daemon().pid());
+
+  auto ok = RunExec({"sh", "-c", "echo out; echo err >&2"});
+  ASSERT_TRUE(ok.code.ok()) << ok.code.status();
+  EXPECT_EQ(*ok.code, 0);
+  EXPECT_EQ(ok.out, "out\n");
+  EXPECT_EQ(ok.err, "err\n");
+
+  auto one = RunExec({"sh", "-c", "exit 1"});
+  ASSERT_TRUE(one.code.ok()) << one.code.status();
+  EXPECT_EQ(*one.code, 1);
+
+  auto killed = RunExec({"sh", "-c", "kill -9 $$"});
+  ASSERT_TRUE(killed.code.ok()) << killed.code.status();
+  EXPECT_EQ(*killed.code, 137);
+
+  auto missing = RunExec({"/no/such/binary"});
+  EXPECT_FALSE(missing.code.ok() && *missing.code == 0);
+
+  // Nothing of the sessions is left in the daemon.
+  EXPECT_TRUE(Eventually([&] { return ResourcesOf(daemon().pid()) == before; }, seconds(5)))
+      << "fds " << before.fds << " -> " << ResourcesOf(daemon().pid()).fds << ", threads "
+      << before.threads << " -> " << ResourcesOf(daemon().pid()).threads << ", children "
+      << before.children << " -> " << ResourcesOf(daemon().pid()).children;
+}
+
+TEST_P(StreamingTest, Exec_OlderProtocols_StreamOutputAndReportFailuresAsText) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  for (const char* protocol : {"v3.channel.k8s.io", "v2.channel.k8s.io"}) {
+    auto ok = RunExec({"sh", "-c", "echo out; echo err >&2"}, {}, {protocol});
+    ASSERT_TRUE(ok.code.ok()) << protocol << ": " << ok.code.status();
+    EXPECT_EQ(ok.out, "out\n") << protocol;
+    EXPECT_EQ(ok.err, "err\n") << protocol;
+    auto failed = RunExec({"sh", "-c", "exit 2"}, {}, {protocol});
+    ASSERT_FALSE(failed.code.ok()) << protocol;
+    EXPECT_TRUE(Contains(std::string(failed.code.status().message()), "exit code 2"))
+        << failed.code.status();
+  }
+  // v1 has no error stream: output only.
+  auto v1_out = RunExec({"echo", "v1"}, {}, {"channel.k8s.io"});
+  EXPECT_TRUE(v1_out.code.ok()) << v1_out.code.status();
+  EXPECT_EQ(v1_out.out, "v1\n");
+}
+
+TEST_P(StreamingTest, Exec_Stdin_IsEchoedAndEndsAtTheClientsEof) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  std::string big;
+  for (int i = 0; i < 20000; ++i) big += "line " + std::to_string(i) + "\n";
+  auto echoed = RunExec({"cat"}, big);
+  ASSERT_TRUE(echoed.code.ok()) << echoed.code.status();
+  EXPECT_EQ(*echoed.code, 0);
+  EXPECT_EQ(echoed.out.size(), big.size());
+  EXPECT_TRUE(echoed.out == big);
+}
+
+TEST_P(StreamingTest, Exec_Tty_ResizeReachesTheTerminal) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  auto url = ExecUrl({"sh", "-c", "sleep 1; stty size"}, true, true, true, false);
+  ASSERT_TRUE(url.ok()) << url.status();
+  PipeReader out;
+  StdinPipe in("", /*close_after=*/false);
+  streaming::RemoteCommandClientOptions options;
+  options.tty = true;
+  options.stdin = true;
+  options.stderr = false;
+  options.stdin_fd = in.read_end.get();
+  options.stdout_fd = out.fd();
+  auto sent = std::make_shared<std::atomic<bool>>(false);
+  options.next_resize = [sent]() -> std::optional<streaming::TerminalSize> {
+    if (sent->exchange(true)) return std::nullopt;
+    return streaming::TerminalSize{123, 45};
+  };
+  // The session ends with the command although the client's stdin stays open.
+  auto code = streaming::RunRemoteCommandClient(*url, options);
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0);
+  EXPECT_TRUE(Contains(out.Finish(), "45 123"));
+}
+
+TEST_P(StreamingTest, Attach_RelaysOutputAndStdinAndEndsAtStdinEof) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartPodAndContainer([](v1::ContainerConfig& c) { c.set_stdin(true); }, {"/bin/sh"}));
+  v1::AttachRequest req;
+  req.set_container_id(ctr_id_);
+  req.set_stdin(true);
+  req.set_stdout(true);
+  req.set_stderr(true);
+  v1::AttachResponse resp;
+  auto ctx = daemon().Context();
+  ASSERT_TRUE(rt().Attach(ctx.get(), req, &resp).ok());
+  PipeReader out, err;
+  StdinPipe in("echo attached; echo to-stderr >&2\n", /*close_after=*/false);
+  streaming::RemoteCommandClientOptions options;
+  options.stdin = true;
+  options.stdin_fd = in.read_end.get();
+  options.stdout_fd = out.fd();
+  options.stderr_fd = err.fd();
+  std::thread closer([&] {
+    std::this_thread::sleep_for(seconds(2));
+    in.writer.join();
+    in.write_end.reset();  // the client's end of input ends the attach
+  });
+  auto code = streaming::RunRemoteCommandClient(resp.url(), options);
+  closer.join();
+  EXPECT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(out.Finish(), "attached\n");
+  EXPECT_EQ(err.Finish(), "to-stderr\n");
+}
+
+TEST_P(StreamingTest, Attach_ContainerExitEndsTheSession) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer({}, {"/bin/sh", "-c", "sleep 2; echo bye"}));
+  v1::AttachRequest req;
+  req.set_container_id(ctr_id_);
+  req.set_stdout(true);
+  req.set_stderr(true);
+  v1::AttachResponse resp;
+  auto ctx = daemon().Context();
+  ASSERT_TRUE(rt().Attach(ctx.get(), req, &resp).ok());
+  PipeReader out, err;
+  streaming::RemoteCommandClientOptions options;
+  options.stdout_fd = out.fd();
+  options.stderr_fd = err.fd();
+  auto code = streaming::RunRemoteCommandClient(resp.url(), options);
+  EXPECT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(out.Finish(), "bye\n");
+}
+
+TEST_P(StreamingTest, Tokens_UnknownAndReusedGet404) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  auto url = ExecUrl({"true"}, false, false, true, true);
+  ASSERT_TRUE(url.ok());
+  auto first = streaming::DialSpdy(*url, {"v4.channel.k8s.io"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  first->conn->Close();
+  auto reused = streaming::DialSpdy(*url, {"v4.channel.k8s.io"});
+  ASSERT_FALSE(reused.ok());
+  EXPECT_TRUE(Contains(std::string(reused.status().message()), "404")) << reused.status();
+  std::string unknown = url->substr(0, url->rfind('/') + 1) + "AAAAAAAA";
+  auto bad = streaming::DialSpdy(unknown, {"v4.channel.k8s.io"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(Contains(std::string(bad.status().message()), "404")) << bad.status();
+  // A protocol the server does not speak is refused.
+  auto url2 = ExecUrl({"true"}, false, false, true, true);
+  ASSERT_TRUE(url2.ok());
+  auto wrong = streaming::DialSpdy(*url2, {"v9.channel.k8s.io"});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_TRUE(Contains(std::string(wrong.status().message()), "403")) << wrong.status();
+}
+
+TEST_P(StreamingTest, Rpcs_RejectBadRequestsWithClearCodes) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  auto code_of = [&](bool tty, bool in, bool out, bool err, const std::string& id) {
+    v1::ExecRequest req;
+    req.set_container_id(id);
+    req.add_cmd("true");
+    req.set_tty(tty);
+    req.set_stdin(in);
+    req.set_stdout(out);
+    req.set_stderr(err);
+    v1::ExecResponse resp;
+    auto ctx = daemon().Context();
+    return rt().Exec(ctx.get(), req, &resp).error_code();
+  };
+  EXPECT_EQ(code_of(true, false, true, true, ctr_id_), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(code_of(false, false, false, false, ctr_id_), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(code_of(false, false, true, false, ""), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(code_of(false, false, true, false, "no-such-container"), grpc::StatusCode::NOT_FOUND);
+  v1::PortForwardRequest pf;
+  pf.set_pod_sandbox_id("no-such-pod");
+  v1::PortForwardResponse pf_resp;
+  auto ctx = daemon().Context();
+  EXPECT_EQ(rt().PortForward(ctx.get(), pf, &pf_resp).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_P(StreamingTest, Exec_ClientDropsMidStream_CommandIsKilled) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  const std::string marker = std::to_string(900 + std::rand() % 99);
+  auto url = ExecUrl({"sleep", marker}, false, false, true, true);
+  ASSERT_TRUE(url.ok());
+  auto dial = streaming::DialSpdy(*url, {"v4.channel.k8s.io"});
+  ASSERT_TRUE(dial.ok()) << dial.status();
+  for (const char* type : {"error", "stdout", "stderr"}) {
+    ASSERT_TRUE(dial->conn->OpenStream({{"streamtype", type}}, seconds(10)).ok());
+  }
+  ASSERT_TRUE(Eventually([&] { return CountProcesses({"sleep", marker}) == 1; }, seconds(10)));
+  dial->conn->Close();  // the client vanishes
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return CountProcesses({"sleep", marker}) == 0;
+      },
+      seconds(10)))
+      << "the exec'd command outlived its client";
+}
+
+// A TCP server in the pod (busybox httpd) serving a file, reached through port-forward.
+class PortForwardTest : public StreamingTest {
+ protected:
+  void StartServer(const std::string& setup) {
+    ASSERT_NO_FATAL_FAILURE(StartPodAndContainer(
+        {}, {"/bin/sh", "-c", "mkdir -p /www; " + setup + "; httpd -f -p 8080 -h /www"}));
+  }
+  // GET /path through the forward; returns the body.
+  std::string Get(streaming::SpdyDial& dial, const std::string& path, int request_id) {
+    int sv[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    os::UniqueFd ours(sv[0]), theirs(sv[1]);
+    std::thread forward([&] {
+      Status st = streaming::ForwardOneConnection(*dial.conn, 8080, request_id, theirs.get());
+      EXPECT_TRUE(st.ok()) << st;
+    });
+    EXPECT_TRUE(os::WriteAll(ours.get(), "GET " + path + " HTTP/1.0\r\n\r\n").ok());
+    std::string response;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(ours.get(), buf, sizeof buf)) > 0) response.append(buf, size_t(n));
+    ours.reset();
+    forward.join();
+    size_t body = response.find("\r\n\r\n");
+    return body == std::string::npos ? "" : response.substr(body + 4);
+  }
+  StatusOr<streaming::SpdyDial> Dial() {
+    v1::PortForwardRequest req;
+    req.set_pod_sandbox_id(pod_id_);
+    v1::PortForwardResponse resp;
+    auto ctx = daemon().Context();
+    grpc::Status st = rt().PortForward(ctx.get(), req, &resp);
+    if (!st.ok()) return Internal(st.error_message());
+    return streaming::DialSpdy(resp.url(), {"portforward.k8s.io"});
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Handlers, PortForwardTest, ::testing::Values("crun", "runc"),
+                         HandlerParamName);
+
+TEST_P(PortForwardTest, SixteenConcurrentConnectionsOnOneSession) {
+  ASSERT_NO_FATAL_FAILURE(StartServer("echo hello-from-pod > /www/index.html"));
+  auto dial = Dial();
+  ASSERT_TRUE(dial.ok()) << dial.status();
+  ASSERT_TRUE(
+      Eventually([&] { return Get(*dial, "/index.html", 0) == "hello-from-pod\n"; }, seconds(10)));
+  std::vector<std::thread> clients;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 16; ++i) {
+    clients.emplace_back([&, i] {
+      if (Get(*dial, "/index.html", i + 1) == "hello-from-pod\n") ++good;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(good, 16);
+}
+
+// SHA-256 of a byte stream, fed in pieces.
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  void Update(const char* data, size_t n) { EVP_DigestUpdate(ctx_, data, n); }
+  std::string Hex() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_, digest, &len);
+    std::string out;
+    for (unsigned int i = 0; i < len; ++i) out += fmt::format("{:02x}", digest[i]);
+    return out;
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+TEST_P(PortForwardTest, HundredMegabytesEachWayArriveIntact) {
+  // An echo server in the pod: every connection gets its own `cat`.
+  ASSERT_NO_FATAL_FAILURE(
+      StartPodAndContainer({}, {"/bin/sh", "-c", "exec busybox nc -ll -p 8081 -e /bin/cat"}));
+  auto dial = Dial();
+  ASSERT_TRUE(dial.ok()) << dial.status();
+  constexpr size_t kTotal = 100u << 20;
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  os::UniqueFd ours(sv[0]), theirs(sv[1]);
+  std::thread forward([&] {
+    Status st = streaming::ForwardOneConnection(*dial->conn, 8081, 0, theirs.get());
+    EXPECT_TRUE(st.ok()) << st;
+  });
+  Sha256 sent_sum;
+  std::thread sender([&] {
+    std::mt19937_64 random(42);
+    std::vector<uint64_t> chunk(8192);
+    for (size_t sent = 0; sent < kTotal; sent += chunk.size() * 8) {
+      for (auto& word : chunk) word = random();
+      const char* bytes = reinterpret_cast<const char*>(chunk.data());
+      sent_sum.Update(bytes, chunk.size() * 8);
+      if (!os::WriteAll(ours.get(), std::string_view(bytes, chunk.size() * 8)).ok()) return;
+    }
+    ::shutdown(ours.get(), SHUT_WR);  // cat sees the end of input and exits
+  });
+  Sha256 echoed_sum;
+  size_t echoed = 0;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(ours.get(), buf, sizeof buf)) > 0) {
+    echoed_sum.Update(buf, size_t(n));
+    echoed += size_t(n);
+  }
+  sender.join();
+  ours.reset();
+  forward.join();
+  EXPECT_EQ(echoed, kTotal);
+  EXPECT_EQ(echoed_sum.Hex(), sent_sum.Hex());
+}
+
+TEST_P(PortForwardTest, ClosedPortReportsAnErrorOnTheErrorStream) {
+  ASSERT_NO_FATAL_FAILURE(StartServer("true"));
+  auto dial = Dial();
+  ASSERT_TRUE(dial.ok()) << dial.status();
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  os::UniqueFd ours(sv[0]), theirs(sv[1]);
+  ours.reset();
+  Status st = streaming::ForwardOneConnection(*dial->conn, 9, 0, theirs.get());
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(Contains(std::string(st.message()), "error forwarding port 9")) << st;
 }
 
 }  // namespace
