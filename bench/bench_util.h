@@ -33,7 +33,7 @@ class Samples {
 
 // One line of the results file (tab separated), read back by `crio-bench report`:
 //   <row> <metric> lat <p50> <p99> <n>     latency in ms
-//   <row> <metric> mb  <value>             memory in MB (10^6 bytes)
+//   <row> <metric> mb  <value>             a value: memory in MB (10^6 bytes), MB/s or a ratio
 //   <row> <metric> na  <reason>            not measurable, and why
 struct Result {
   std::string row;

@@ -1,5 +1,6 @@
-// crio-bench: pod lifecycle, density/memory and networking benchmarks against any CRI endpoint
-// (crio or containerd), plus the floors (bare OCI runtime, bare CNI plugins) and the report.
+// crio-bench: pod lifecycle, density/memory, networking and streaming benchmarks against any CRI
+// endpoint (crio or containerd), plus the floors (bare OCI runtime, bare CNI plugins) and the
+// report.
 // bench/run.sh drives it; see bench/README.md.
 
 #include "cri_client.h"
@@ -14,18 +15,10 @@
 
 #include "floor_bench.h"
 #include "report.h"
+#include "streaming_bench.h"
 
 namespace crio::bench {
 namespace {
-
-struct CriOptions {
-  std::string endpoint;
-  std::string row;
-  std::string results;
-  PodSpec spec;
-  int runs = 30;
-  int warmup = 2;
-};
 
 void AddCriFlags(CLI::App* cmd, CriOptions& o) {
   cmd->add_option("--endpoint", o.endpoint, "CRI socket (unix:///path or path)")->required();
@@ -234,6 +227,16 @@ Status Density(const DensityOptions& o) {
   return removed;
 }
 
+void AddRuntimeFloorFlags(CLI::App* cmd, RuntimeFloorOptions& o) {
+  cmd->add_option("--runtime", o.runtime, "crun, runc or a wrapper")->required();
+  cmd->add_option("--bundle", o.bundle, "OCI bundle dir")->required();
+  cmd->add_option("--root", o.root, "runtime state root")->required();
+  cmd->add_option("--row", o.row, "row name")->required();
+  cmd->add_option("--results", o.results, "results file")->required();
+  cmd->add_option("--runs", o.runs)->capture_default_str();
+  cmd->add_option("--warmup", o.warmup)->capture_default_str();
+}
+
 int Fail(const char* what, const Status& st) {
   std::fprintf(stderr, "crio-bench %s: %s\n", what, st.ToString().c_str());
   return 1;
@@ -245,7 +248,7 @@ int Fail(const char* what, const Status& st) {
 int main(int argc, char** argv) {
   using namespace crio::bench;
   ::signal(SIGPIPE, SIG_IGN);
-  CLI::App app{"crio-bench: CRI lifecycle, density and networking benchmarks"};
+  CLI::App app{"crio-bench: CRI lifecycle, density, networking and streaming benchmarks"};
   app.require_subcommand(1);
 
   std::string endpoint;
@@ -275,15 +278,21 @@ int main(int argc, char** argv) {
   density->add_option("--settle-ms", dens.settle_ms, "wait before reading memory")
       ->capture_default_str();
 
+  StreamingOptions strm;
+  auto* streaming = app.add_subcommand("streaming", "exec latency and port-forward throughput");
+  AddCriFlags(streaming, strm.cri);
+  streaming->add_option("--pf-mb", strm.pf_mb, "MB pushed (and echoed) per port-forward run")
+      ->capture_default_str();
+  streaming->add_option("--pf-runs", strm.pf_runs, "measured port-forward and direct transfers")
+      ->capture_default_str();
+
   RuntimeFloorOptions rt;
   auto* floor = app.add_subcommand("floor", "bare runtime run -d + delete -f");
-  floor->add_option("--runtime", rt.runtime, "crun, runc or a wrapper")->required();
-  floor->add_option("--bundle", rt.bundle, "OCI bundle dir")->required();
-  floor->add_option("--root", rt.root, "runtime state root")->required();
-  floor->add_option("--row", rt.row, "row name")->required();
-  floor->add_option("--results", rt.results, "results file")->required();
-  floor->add_option("--runs", rt.runs)->capture_default_str();
-  floor->add_option("--warmup", rt.warmup)->capture_default_str();
+  AddRuntimeFloorFlags(floor, rt);
+
+  RuntimeFloorOptions rt_exec;
+  auto* execfloor = app.add_subcommand("execfloor", "bare runtime exec <id> true");
+  AddRuntimeFloorFlags(execfloor, rt_exec);
 
   NetworkFloorOptions net;
   auto* netfloor = app.add_subcommand("netfloor", "netns + CNI ADD/DEL without a daemon");
@@ -327,9 +336,17 @@ int main(int argc, char** argv) {
     auto st = Density(dens);
     return st.ok() ? 0 : Fail("density", st);
   }
+  if (*streaming) {
+    auto st = RunStreamingBench(strm);
+    return st.ok() ? 0 : Fail("streaming", st);
+  }
   if (*floor) {
     auto st = RunRuntimeFloor(rt);
     return st.ok() ? 0 : Fail("floor", st);
+  }
+  if (*execfloor) {
+    auto st = RunRuntimeExecFloor(rt_exec);
+    return st.ok() ? 0 : Fail("execfloor", st);
   }
   if (*netfloor) {
     auto st = RunNetworkFloor(net);

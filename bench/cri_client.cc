@@ -4,6 +4,7 @@
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
+#include <nlohmann/json.hpp>
 
 namespace crio::bench {
 namespace {
@@ -108,18 +109,22 @@ StatusOr<std::string> CriClient::RunPod(const PodSpec& spec, int index, PodTimes
 
 StatusOr<std::string> CriClient::StartTop(const PodSpec& spec, const std::string& pod_id, int index,
                                           PodTimes& times) {
+  return StartCommand(spec, pod_id, index, "top", {"/bin/busybox", "top", "-b", "-d", "30"}, times);
+}
+
+StatusOr<std::string> CriClient::StartCommand(const PodSpec& spec, const std::string& pod_id,
+                                              int index, const std::string& name,
+                                              const std::vector<std::string>& argv,
+                                              PodTimes& times) {
   v1::CreateContainerRequest req;
   req.set_pod_sandbox_id(pod_id);
   auto* config = req.mutable_config();
-  config->mutable_metadata()->set_name("top");
+  config->mutable_metadata()->set_name(name);
   config->mutable_metadata()->set_attempt(0);
   config->mutable_image()->set_image(spec.image);
-  config->add_command("/bin/busybox");
-  config->add_args("top");
-  config->add_args("-b");
-  config->add_args("-d");
-  config->add_args("30");
-  config->set_log_path("top_" + std::to_string(index) + ".log");
+  if (!argv.empty()) config->add_command(argv[0]);
+  for (size_t i = 1; i < argv.size(); ++i) config->add_args(argv[i]);
+  config->set_log_path(name + "_" + std::to_string(index) + ".log");
   (*config->mutable_labels())[kBenchLabel] = "1";
   *req.mutable_sandbox_config() = configs_[pod_id];
   v1::CreateContainerResponse resp;
@@ -174,6 +179,55 @@ Status CriClient::StopRemovePod(const std::string& pod_id, PodTimes& times) {
   times.remove_pod = MsSince(start);
   configs_.erase(pod_id);
   return FromGrpc("RemovePodSandbox", st);
+}
+
+StatusOr<int> CriClient::ExecSync(const std::string& id, const std::vector<std::string>& cmd) {
+  v1::ExecSyncRequest req;
+  req.set_container_id(id);
+  for (const auto& arg : cmd) req.add_cmd(arg);
+  req.set_timeout(60);
+  v1::ExecSyncResponse resp;
+  RETURN_IF_ERROR(FromGrpc("ExecSync", runtime_->ExecSync(Context().get(), req, &resp)));
+  return resp.exit_code();
+}
+
+StatusOr<std::string> CriClient::ExecUrl(const std::string& id,
+                                         const std::vector<std::string>& cmd) {
+  v1::ExecRequest req;
+  req.set_container_id(id);
+  for (const auto& arg : cmd) req.add_cmd(arg);
+  req.set_stdout(true);
+  req.set_stderr(true);
+  v1::ExecResponse resp;
+  RETURN_IF_ERROR(FromGrpc("Exec", runtime_->Exec(Context().get(), req, &resp)));
+  return resp.url();
+}
+
+StatusOr<std::string> CriClient::PortForwardUrl(const std::string& pod_id, int port) {
+  v1::PortForwardRequest req;
+  req.set_pod_sandbox_id(pod_id);
+  req.add_port(port);
+  v1::PortForwardResponse resp;
+  RETURN_IF_ERROR(FromGrpc("PortForward", runtime_->PortForward(Context().get(), req, &resp)));
+  return resp.url();
+}
+
+StatusOr<pid_t> CriClient::ContainerPid(const std::string& id) {
+  v1::ContainerStatusRequest req;
+  req.set_container_id(id);
+  req.set_verbose(true);
+  v1::ContainerStatusResponse resp;
+  RETURN_IF_ERROR(
+      FromGrpc("ContainerStatus", runtime_->ContainerStatus(Context().get(), req, &resp)));
+  auto info = resp.info().find("info");
+  if (info == resp.info().end()) return NotFound("ContainerStatus: no verbose info");
+  nlohmann::json parsed = nlohmann::json::parse(info->second, nullptr, false);
+  pid_t pid = 0;
+  if (parsed.is_object() && parsed.contains("pid") && parsed["pid"].is_number_integer()) {
+    pid = parsed["pid"].get<pid_t>();
+  }
+  if (pid <= 0) return NotFound("ContainerStatus: no pid in the verbose info");
+  return pid;
 }
 
 StatusOr<std::vector<std::string>> CriClient::BenchPods() {

@@ -4,8 +4,11 @@
 
 #include "api.grpc.pb.h"
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bench_util.h"
 
@@ -22,6 +25,16 @@ struct PodSpec {
   std::string cgroup_parent;    // e.g. "/crio-bench-1234"
   std::string log_root;         // pod log directories are made below it
   std::string name_prefix = "bench";
+};
+
+// What every CRI benchmark subcommand is told (the flags of AddCriFlags in cri_bench.cc).
+struct CriOptions {
+  std::string endpoint;
+  std::string row;
+  std::string results;
+  PodSpec spec;
+  int runs = 30;
+  int warmup = 2;
 };
 
 // Milliseconds each call took; absent (negative) when not made.
@@ -46,10 +59,26 @@ class CriClient {
   // CreateContainer + StartContainer of `busybox top` in the pod. Returns the container id.
   StatusOr<std::string> StartTop(const PodSpec& spec, const std::string& pod_id, int index,
                                  PodTimes& times);
+  // CreateContainer + StartContainer of `argv` (argv[0] the command) from spec.image, as
+  // container `name`. Returns the container id.
+  StatusOr<std::string> StartCommand(const PodSpec& spec, const std::string& pod_id, int index,
+                                     const std::string& name, const std::vector<std::string>& argv,
+                                     PodTimes& times);
   // StopContainer (timeout 0: SIGKILL at once, for both daemons) + RemoveContainer.
   Status StopRemoveContainer(const std::string& id, PodTimes& times);
   // StopPodSandbox + RemovePodSandbox.
   Status StopRemovePod(const std::string& pod_id, PodTimes& times);
+  // ExecSync of `cmd` in a running container. Returns its exit code. Errors: the RPC's status.
+  StatusOr<int> ExecSync(const std::string& id, const std::vector<std::string>& cmd);
+  // Exec of `cmd` with stdout and stderr (no stdin, no tty). Returns the streaming URL.
+  // Errors: the RPC's status.
+  StatusOr<std::string> ExecUrl(const std::string& id, const std::vector<std::string>& cmd);
+  // PortForward to `port` of the pod. Returns the streaming URL. Errors: the RPC's status.
+  StatusOr<std::string> PortForwardUrl(const std::string& pod_id, int port);
+  // The host pid of a running container's process: "pid" in the "info" JSON of a verbose
+  // ContainerStatus, which crio and containerd both give. Errors: the RPC's status; NotFound
+  // when the answer has no pid.
+  StatusOr<pid_t> ContainerPid(const std::string& id);
   // Pod ids labelled by crio-bench; the cleanup of an interrupted run.
   StatusOr<std::vector<std::string>> BenchPods();
 

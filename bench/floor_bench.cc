@@ -68,6 +68,32 @@ Status RunRuntimeFloor(const RuntimeFloorOptions& o) {
 
 namespace {
 
+// `runtime exec` of `true`, timed, in the running container `id`.
+Status TimedExec(const RuntimeFloorOptions& o, const std::string& id, Samples* samples) {
+  auto start = Clock::now();
+  RETURN_IF_ERROR(RunQuiet({o.runtime, "--root", o.root, "exec", id, "true"}));
+  if (samples != nullptr) samples->Add(MsSince(start));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Status RunRuntimeExecFloor(const RuntimeFloorOptions& o) {
+  std::string id = "crio-bench-exec-" + std::to_string(::getpid());
+  RETURN_IF_ERROR(RunQuiet({o.runtime, "--root", o.root, "run", "-d", "--bundle", o.bundle, id}));
+  Samples exec;
+  Status st;
+  for (int i = -o.warmup; i < o.runs && st.ok(); ++i) {
+    st = TimedExec(o, id, i < 0 ? nullptr : &exec);
+  }
+  Status deleted = RunQuiet({o.runtime, "--root", o.root, "delete", "-f", id});
+  RETURN_IF_ERROR(st);
+  RETURN_IF_ERROR(deleted);
+  return AppendLatency(o.results, o.row, "runtime exec true", exec);
+}
+
+namespace {
+
 // A new network namespace pinned at `path` (an empty file with the netns bind-mounted on it),
 // made by a short-lived thread: unshare(CLONE_NEWNET) moves only the calling thread.
 Status PinNewNetns(const std::string& path) {

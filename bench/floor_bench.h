@@ -23,6 +23,11 @@ struct RuntimeFloorOptions {
 // Errors: a runtime command fails (its output is in the message).
 Status RunRuntimeFloor(const RuntimeFloorOptions& options);
 
+// The floor of an exec: one container started with `runtime run -d` from the bundle, then
+// `runtime exec <id> true` `warmup` + `runs` times, then `delete -f`. Records "runtime exec true".
+// Errors: a runtime command fails (its output is in the message).
+Status RunRuntimeExecFloor(const RuntimeFloorOptions& options);
+
 struct NetworkFloorOptions {
   std::string conflist;   // a CNI .conflist (bridge + portmap)
   std::string bin_dir;    // CNI_PATH, e.g. /usr/lib/cni

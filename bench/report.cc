@@ -198,6 +198,32 @@ void NetworkTable(const ResultMap& r) {
   std::printf("\n");
 }
 
+void ExecTable(const ResultMap& r) {
+  std::printf("### Exec of `true` in a running busybox `top` container (ms, p50 / p99)\n\n");
+  PrintTable(
+      r, kLifecycleRows, {"ExecSync true", "Exec true (streaming)", "runtime exec true"},
+      {"ExecSync", "streaming Exec (RPC + SPDY session)", "floor: `runtime exec <id> true`"});
+  std::printf(
+      "hostNetwork pods. Streaming Exec is what `kubectl exec` costs: the Exec RPC, the SPDY "
+      "upgrade, error/stdout/stderr streams and the exit status (v4), output discarded. Floor "
+      "rows: `runc|crun exec <id> true` in a container the floor started with `run -d` from the "
+      "same bundle (crun behind the hybrid-cgroup wrapper, as crio runs it).\n\n");
+}
+
+void PortForwardTable(const ResultMap& r) {
+  std::printf(
+      "### Port-forward throughput into a busybox `nc` echo server (MB/s, MB = 10^6 bytes; "
+      "median of the runs)\n\n");
+  PrintTable(r, kDaemonRows, {"port-forward MB/s", "direct MB/s", "port-forward/direct"},
+             {"port-forward MB/s", "direct TCP in the pod's netns MB/s", "port-forward / direct"});
+  std::printf(
+      "Pods with a pod network (CNI). MB/s = bytes pushed one way / time until all of them "
+      "came back. Port-forward: one PortForward session, one forwarded connection per run, fed "
+      "from a socketpair. Direct: the same transfer over a TCP connection to 127.0.0.1:8081 made "
+      "inside the pod's netns (/proc/<container pid>/ns/net), no daemon in between; measured "
+      "alternately with port-forward against the same pod.\n\n");
+}
+
 }  // namespace
 
 Status PrintReport(const std::string& results_path, const std::vector<int>& counts) {
@@ -206,6 +232,8 @@ Status PrintReport(const std::string& results_path, const std::vector<int>& coun
   MemoryTable(results, counts);
   PodStartTable(results, counts);
   NetworkTable(results);
+  ExecTable(results);
+  PortForwardTable(results);
   return absl::OkStatus();
 }
 

@@ -6,9 +6,10 @@
 #
 # Knobs (environment): RUNS (30) measured runs per latency benchmark, WARMUP (2),
 # COUNTS (0,10,50,110) running pods for the memory benchmark, START_RUNS (RUNS) pod starts at the
-# highest count, SETTLE_MS (3000) wait before each memory reading, SKIP (space-separated list of
-# lifecycle density network floor crio containerd) to leave parts out, KEEP_TEMP=1 keeps the temp dir
-# (logs) after the run.
+# highest count, SETTLE_MS (3000) wait before each memory reading, PF_MB (256) MB pushed per
+# port-forward run, PF_RUNS (3) measured port-forward runs, SKIP (space-separated list of
+# lifecycle density network streaming floor crio containerd) to leave parts out, KEEP_TEMP=1 keeps
+# the temp dir (logs) after the run.
 #
 # Everything lives in one temp dir; the machine's /etc/crio, /etc/containers, /etc/cni,
 # /var/lib/containers, /var/lib/containerd and containerd service are never touched. Every
@@ -26,6 +27,8 @@ WARMUP=${WARMUP:-2}
 COUNTS=${COUNTS:-0,10,50,110}
 START_RUNS=${START_RUNS:-$RUNS}
 SETTLE_MS=${SETTLE_MS:-3000}
+PF_MB=${PF_MB:-256}
+PF_RUNS=${PF_RUNS:-3}
 SKIP=" ${SKIP:-} "
 
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -300,6 +303,10 @@ state = "$d/state"
   path = "$d/opt"
 [$cri]
   sandbox_image = "$PAUSE"
+  # The streaming server (Exec, Attach, PortForward URLs), as by default: plain HTTP on loopback,
+  # a free port.
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
   # Root here lacks CAP_SYS_RESOURCE: the pause container's default oom_score_adj (-998) would
   # make runc fail ("can't get final child's PID from pipe"). This clamps it at containerd's own.
   restrict_oom_score_adj = true
@@ -355,6 +362,8 @@ crio_rows() {  # the rows of crio: crio+crun, crio+runc
       cri "crio+$rt" "$CRIO_SOCK" "$rt" podcycle --runs "$RUNS"
       cri "crio+$rt" "$CRIO_SOCK" "$rt" podcycle --runs "$RUNS" --pod-network
     fi
+    skipped streaming || cri "crio+$rt" "$CRIO_SOCK" "$rt" streaming --runs "$RUNS" \
+      --pf-mb "$PF_MB" --pf-runs "$PF_RUNS"
   done
   stop_crio
   if ! skipped density; then
@@ -375,6 +384,8 @@ containerd_rows() {
     cri $row "$CONTAINERD_SOCK" "" podcycle --runs "$RUNS"
     cri $row "$CONTAINERD_SOCK" "" podcycle --runs "$RUNS" --pod-network
   fi
+  skipped streaming || cri $row "$CONTAINERD_SOCK" "" streaming --runs "$RUNS" \
+    --pf-mb "$PF_MB" --pf-runs "$PF_RUNS"
   stop_containerd
   if ! skipped density; then
     start_containerd
@@ -385,14 +396,24 @@ containerd_rows() {
   fi
 }
 
+# runtime_floor SUBCOMMAND RUNTIME: one bare-runtime benchmark of the busybox bundle (floor:
+# run -d + delete -f; execfloor: exec true), row "floor runc" or "floor crun".
+runtime_floor() {
+  local sub=$1 rt=$2 runtime=$RUNC
+  [[ $rt == crun ]] && runtime=$CRUN_RUNTIME
+  log "$sub: floor $rt"
+  "$BENCH" "$sub" --runtime "$runtime" --bundle "$T/bundle" --root "$T/floor-$rt" \
+    --row "floor $rt" --results "$RESULTS" --runs "$RUNS" --warmup "$WARMUP" >/dev/null ||
+    log "$sub floor $rt failed"
+}
+
 floor_rows() {
   make_bundle
-  log "floor: runc, crun"
-  "$BENCH" floor --runtime "$RUNC" --bundle "$T/bundle" --root "$T/floor-runc" --row "floor runc" \
-    --results "$RESULTS" --runs "$RUNS" --warmup "$WARMUP" >/dev/null || log "floor runc failed"
-  "$BENCH" floor --runtime "$CRUN_RUNTIME" --bundle "$T/bundle" --root "$T/floor-crun" \
-    --row "floor crun" --results "$RESULTS" --runs "$RUNS" --warmup "$WARMUP" >/dev/null ||
-    log "floor crun failed"
+  for rt in runc crun; do
+    # The floor of the lifecycle table, and of the exec table.
+    skipped lifecycle || runtime_floor floor "$rt"
+    skipped streaming || runtime_floor execfloor "$rt"
+  done
   if ! skipped network; then
     log "floor: netns + CNI ADD/DEL"
     "$BENCH" netfloor --conflist "$T/cni/10-crio-bench.conflist" --bin-dir /usr/lib/cni \
@@ -401,7 +422,7 @@ floor_rows() {
   fi
 }
 
-log "temp dir $T, RUNS=$RUNS COUNTS=$COUNTS START_RUNS=$START_RUNS"
+log "temp dir $T, RUNS=$RUNS COUNTS=$COUNTS START_RUNS=$START_RUNS PF_MB=$PF_MB PF_RUNS=$PF_RUNS"
 start_registry
 make_crun_wrapper
 make_cni_conf

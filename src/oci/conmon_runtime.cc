@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -921,6 +922,13 @@ StatusOr<std::unique_ptr<ExecProcess>> ConmonRuntime::StartExec(const std::strin
     // The runtime, in the foreground with terminal: true, makes the container's console and
     // relays between it and its own stdio, our pty, whose size it copies on SIGWINCH.
     ASSIGN_OR_RETURN(os::PtyPair pty, os::OpenPty());
+    // Raw: the container's console already echoes and edits lines; a cooked pty in front of
+    // it would echo every keystroke twice and turn the client's bytes into line input.
+    termios mode{};
+    if (::tcgetattr(pty.slave.get(), &mode) == 0) {
+      ::cfmakeraw(&mode);
+      ::tcsetattr(pty.slave.get(), TCSANOW, &mode);
+    }
     process->stdin_fd.reset(::fcntl(pty.master.get(), F_DUPFD_CLOEXEC, 0));
     if (!process->stdin_fd) return ErrnoError(errno, "dup pty master");
     process->stdout_fd = std::move(pty.master);

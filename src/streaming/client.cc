@@ -195,6 +195,16 @@ StatusOr<int> RunRemoteCommandClient(const std::string& url,
   if (in) {
     // Not joined: a terminal's stdin blocks until the user types. Detached with its stream.
     std::thread([in, fd = options.stdin_fd] { CopyFdToStream(fd, *in); }).detach();
+    // As Go clients do: the server ending its side of stdin ends ours (how a server stops an
+    // interactive session).
+    std::thread([in] {
+      std::array<char, 512> sink;
+      for (;;) {
+        auto n = in->Read(sink.data(), sink.size());
+        if (!n.ok() || *n == 0) break;
+      }
+      (void)in->CloseWrite();
+    }).detach();
   }
   if (resize && options.next_resize) {
     std::thread([resize, next = options.next_resize] {

@@ -164,9 +164,12 @@ void ServeSpdyRemoteCommand(http::UpgradedConnection upgraded, RemoteCommandVers
     conn->Close();
     return;
   }
-  if (streams.stdin != nullptr) (void)streams.stdin->CloseWrite();  // we never write on it
-  if (version == RemoteCommandVersion::kV1 && streams.error != nullptr) {
-    streams.error->Reset();  // v1 clients expect no error stream (a kubelet 1.0 quirk)
+  // Our side of stdin stays open: Go clients read it and, when it ends, end their own input
+  // (how a server stops an interactive session). Only v1 closes it at once, as kubelet 1.0 did,
+  // and resets the error stream, which v1 clients do not read.
+  if (version == RemoteCommandVersion::kV1) {
+    if (streams.stdin != nullptr) (void)streams.stdin->CloseWrite();
+    if (streams.error != nullptr) streams.error->Reset();
     streams.error = nullptr;
   }
   StatusOr<int> result = 0;

@@ -1481,6 +1481,22 @@ TEST_F(LifecycleTest, Crictl_PodContainerExecLogsStopRemove_EndToEnd) {
   EXPECT_EQ(first_line(exec.output), "hi") << exec.output;
   auto exec_fail = run({"exec", "-s", ctr_id, "sh", "-c", "exit 4"});
   EXPECT_NE(exec_fail.exit_code, 0) << exec_fail.output;
+  // Without -s crictl streams through the streaming server (SPDY).
+  auto streamed = run({"exec", ctr_id, "sh", "-c", "echo streamed; exit 3"});
+  EXPECT_TRUE(Contains(streamed.output, "streamed")) << streamed.output;
+  EXPECT_TRUE(Contains(streamed.output, "exit code 3")) << streamed.output;
+  // An interactive shell under a real pseudo-terminal (script(1)): typed input reaches it and
+  // the window size is the terminal's.
+  {
+    std::string cmdline = "stty cols 132 rows 41; " + crictl + " --runtime-endpoint " +
+                          daemon().endpoint() + " exec -it " + ctr_id + " sh";
+    std::string typed = env_.Sub("typed.sh");
+    WriteFile(typed, "sleep 2; printf 'stty size; exit 7\\r'; sleep 5\n");
+    auto tty =
+        RunCommand({"sh", "-c", "sh " + typed + " | script -qc '" + cmdline + "' /dev/null"});
+    EXPECT_TRUE(Contains(tty.output, "41 132")) << tty.output;
+    EXPECT_TRUE(Contains(tty.output, "exit code 7")) << tty.output;
+  }
   EXPECT_TRUE(Eventually(
       [&] {
         return Contains(run({"logs", ctr_id}).output, "hello");
