@@ -1,6 +1,8 @@
 #include "http/server.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -269,6 +271,10 @@ class Server::Impl {
         RefuseBusy(fd.get());
         continue;
       }
+      // Streaming protocols write small frames (a status, a keystroke's echo): do not let
+      // Nagle's algorithm hold them for a delayed ACK.
+      int one = 1;
+      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails on unix sockets
       std::lock_guard lock(mu_);
       Connection& c = connections_.emplace_back();
       c.fd = std::move(fd);

@@ -1,5 +1,7 @@
 #include "streaming/client.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -86,7 +88,7 @@ std::string HeaderValue(const std::string& head, std::string_view name) {
 
 // Copies `fd` into `stream` until EOF (then half-closes the stream) or an error.
 void CopyFdToStream(int fd, spdy::Stream& stream) {
-  std::array<char, 32 * 1024> buf;
+  std::array<char, 64 * 1024> buf;
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
@@ -98,7 +100,7 @@ void CopyFdToStream(int fd, spdy::Stream& stream) {
 
 // Copies `stream` into `fd` until the stream ends.
 void CopyStreamToFd(spdy::Stream& stream, int fd) {
-  std::array<char, 32 * 1024> buf;
+  std::array<char, 64 * 1024> buf;
   for (;;) {
     auto n = stream.Read(buf.data(), buf.size());
     if (!n.ok() || *n == 0) return;
@@ -141,6 +143,8 @@ StatusOr<SpdyDial> DialSpdy(const std::string& url, const std::vector<std::strin
                             std::chrono::milliseconds timeout) {
   ASSIGN_OR_RETURN(ParsedUrl parsed, ParseHttpUrl(url));
   ASSIGN_OR_RETURN(os::UniqueFd fd, os::ConnectTcp(parsed.host, parsed.port));
+  int one = 1;  // small frames go out at once (see http::Server)
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   std::string request =
       absl::StrCat("POST ", parsed.path, " HTTP/1.1\r\nHost: ", parsed.host, ":", parsed.port,
                    "\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n");

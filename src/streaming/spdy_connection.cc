@@ -49,9 +49,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr size_t kMaxDataChunk = 16 * 1024;
-constexpr size_t kWriteBatchBytes = 64 * 1024;
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxDataChunk = 64 * 1024;
+constexpr size_t kWriteBatchBytes = 256 * 1024;
+constexpr size_t kReadChunk = 256 * 1024;
 // PING echoes and refusals the reader queues for a peer that sends them faster than it reads
 // our answers: past this the reader waits for the writer rather than buffering without bound.
 constexpr size_t kMaxControlBytes = 64 * 1024;

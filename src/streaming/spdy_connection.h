@@ -75,15 +75,15 @@ struct ConnectionOptions {
   // The receive window advertised for each stream: what one stream may buffer. At least the
   // SPDY default of 64 KiB (a peer may use that much before it sees our SETTINGS); smaller
   // values are raised to it.
-  uint32_t stream_window = 256 * 1024;
+  uint32_t stream_window = 1024 * 1024;
   // The session receive window advertised with a WINDOW_UPDATE for stream 0.
-  uint32_t session_window = 1024 * 1024;
+  uint32_t session_window = 4 * 1024 * 1024;
   // What all stream buffers may hold together before the reader pauses (see above).
   size_t max_buffered_bytes = 8 * 1024 * 1024;
   // Streams open at once; further SYN_STREAMs are refused with RST_STREAM(REFUSED_STREAM).
   size_t max_streams = 128;
   // DATA bytes queued for the socket across streams; Stream::Write() waits beyond it.
-  size_t max_queued_bytes = 256 * 1024;
+  size_t max_queued_bytes = 1024 * 1024;
   // How long Close() keeps sending what is queued before it shuts the transport.
   std::chrono::milliseconds close_flush_timeout{1000};
   ParserLimits parser;
@@ -114,7 +114,7 @@ class Stream {
   // Errors: Cancelled after a reset (by either side; buffered data is dropped); Unavailable when
   // the connection ended before the peer's FIN (after buffered data was read).
   StatusOr<size_t> Read(char* buf, size_t len);
-  // Queues `data` as DATA frames of at most 16 KiB. Blocks while the peer's window (when it keeps
+  // Queues `data` as DATA frames of at most 64 KiB. Blocks while the peer's window (when it keeps
   // windows) or the connection's send queue is full. OK means queued, not delivered.
   // Errors: FailedPrecondition after CloseWrite(); Cancelled after a reset; Unavailable when the
   // connection ended.

@@ -25,7 +25,7 @@ using spdy::FindHeader;
 using StreamPtr = std::shared_ptr<spdy::Stream>;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kCopyChunk = 32 * 1024;
+constexpr std::size_t kCopyChunk = 64 * 1024;
 
 std::unique_ptr<spdy::Connection> StartServerConnection(http::UpgradedConnection& conn) {
   auto c = std::make_unique<spdy::Connection>(

@@ -615,7 +615,7 @@ TEST(SpdyConnection, CloseReturnsPromptlyWithBlockedReadersAndWriters) {
     read_status = client->Read(buf, sizeof buf).status();
   });
   // The server keeps windows and reads nothing: the writer stalls once a window is in flight.
-  ASSERT_TRUE(Eventually([&] { return server->buffered_bytes() == 256 * 1024; }));
+  ASSERT_TRUE(Eventually([&] { return server->buffered_bytes() == 1024 * 1024; }));
   const auto start = Clock::now();
   pair.client->Close();
   writer.join();
@@ -703,7 +703,7 @@ TEST(SpdyConnection, WritesToASpdystreamPeerAreNotHeldToAWindowItNeverUpdates) {
     std::optional<Frame> frame = peer.Receive();
     ASSERT_TRUE(frame && std::holds_alternative<DataFrame>(*frame));
     const auto& data = std::get<DataFrame>(*frame);
-    EXPECT_LE(data.data.size(), 16u * 1024);
+    EXPECT_LE(data.data.size(), 64u * 1024);
     got += data.data;
     fin = (data.flags & kFlagFin) != 0;
   }
@@ -753,7 +753,7 @@ TEST(SpdyConnection, FlowControllingPeerThatOverrunsTheWindowIsReset) {
   peer.Send(WindowUpdateFrame{0, 1});  // shows that it keeps windows
   peer.Send(SynStreamFrame{1, 0, 0, 0, 0, {{"streamtype", "stdin"}}});
   const std::string chunk(16 * 1024, 'z');
-  for (int i = 0; i < 17; ++i) peer.Send(DataFrame{1, 0, chunk});  // 272 KiB > 256 KiB
+  for (int i = 0; i < 65; ++i) peer.Send(DataFrame{1, 0, chunk});  // 1040 KiB > 1 MiB
   std::optional<Frame> rst = peer.Receive();
   ASSERT_TRUE(rst);
   EXPECT_TRUE(*rst == Frame(RstStreamFrame{1, RstStatus::kFlowControlError}));
