@@ -137,8 +137,8 @@ std::optional<PortPair> ParsePortPair(const std::string& spec) {
   std::size_t colon = spec.find(':');
   std::string local = colon == std::string::npos ? spec : spec.substr(0, colon);
   std::string remote = colon == std::string::npos ? spec : spec.substr(colon + 1);
-  if (!absl::SimpleAtoi(local, &p.local) || !absl::SimpleAtoi(remote, &p.remote) ||
-      p.local < 0 || p.local > 65535 || p.remote <= 0 || p.remote > 65535) {
+  if (!absl::SimpleAtoi(local, &p.local) || !absl::SimpleAtoi(remote, &p.remote) || p.local < 0 ||
+      p.local > 65535 || p.remote <= 0 || p.remote > 65535) {
     return std::nullopt;
   }
   return p;
@@ -189,8 +189,8 @@ int CmdPortForward(Client& client, const PortForwardOptions& o) {
         crio::os::UniqueFd local(fd);
         std::printf("Handling connection for %d\n", pairs[0].local);
         std::fflush(stdout);
-        auto done = crio::streaming::ForwardOneConnection(*dial->conn, remote, request_id++,
-                                                          local.get());
+        auto done =
+            crio::streaming::ForwardOneConnection(*dial->conn, remote, request_id++, local.get());
         if (!done.ok()) {
           std::fprintf(stderr, "crioctl: forwarding to port %d: %s\n", remote,
                        std::string(done.message()).c_str());
@@ -205,8 +205,8 @@ int CmdPortForward(Client& client, const PortForwardOptions& o) {
 
 }  // namespace
 
-int StreamExec(Client& client, const std::string& container_id,
-               const std::vector<std::string>& cmd, bool tty, bool interactive) {
+int StreamExec(Client& client, const std::string& container_id, const std::vector<std::string>& cmd,
+               bool tty, bool interactive) {
   v1::ExecRequest req;
   req.set_container_id(container_id);
   for (const auto& a : cmd) req.add_cmd(a);

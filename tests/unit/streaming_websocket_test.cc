@@ -415,8 +415,8 @@ TEST_F(WebSocketSessionTest, PreV4ProtocolsReportPlainTextAndNothingOnSuccess) {
     SetRequest(Exec("exit 3", false, true, true));
     WsClient client;
     // The client's first supported choice wins, not the server's newest.
-    Open(client, "/exec", {"bogus.k8s.io", "channel.k8s.io", "v4.channel.k8s.io"},
-         "channel.k8s.io", 1);
+    Open(client, "/exec", {"bogus.k8s.io", "channel.k8s.io", "v4.channel.k8s.io"}, "channel.k8s.io",
+         1);
     Transcript t = ReadUntilClosed(client);
     ASSERT_TRUE(t.end.ok()) << t.end;
     EXPECT_EQ(t.channels[3], "command terminated with non-zero exit code 3");
@@ -473,10 +473,10 @@ TEST_F(WebSocketSessionTest, TtyResizeReachesThePty) {
     GTEST_SKIP() << "no stty";
   }
   // Polls until the size arrives: the resize and the command race otherwise.
-  SetRequest(Exec(
-      "i=0; while [ $i -lt 200 ]; do s=$(stty size); [ \"$s\" = '40 100' ] && break; "
-      "i=$((i+1)); sleep 0.01; done; echo \"size=$s\"",
-      true, true, false, /*tty=*/true));
+  SetRequest(
+      Exec("i=0; while [ $i -lt 200 ]; do s=$(stty size); [ \"$s\" = '40 100' ] && break; "
+           "i=$((i+1)); sleep 0.01; done; echo \"size=$s\"",
+           true, true, false, /*tty=*/true));
   WsClient client;
   Open(client, "/exec", {"v4.channel.k8s.io"}, "v4.channel.k8s.io", 1);
   ASSERT_TRUE(client.Send(4, R"({"Width":100,"Height":40})").ok());
