@@ -67,6 +67,8 @@ $CTL pods
 $CTL ps
 echo "== exec"
 $CTL exec -s "$CTR" id
+echo "== exec through the streaming server (SPDY, as crictl and kubectl exec do)"
+echo "typed into stdin" | $CTL exec -i "$CTR" cat
 sleep 0.5
 echo "== logs"
 $CTL logs "$CTR"
