@@ -154,12 +154,10 @@ network::CniOptions CniOptionsFrom(const config::Config& cfg) {
 
 // [crio.api] stream_* as the streaming server takes them.
 StatusOr<streaming::ServerConfig> StreamingConfigFrom(const config::ApiConfig& api) {
-  if (api.stream_enable_tls) {
-    return Unimplemented(
-        "stream_enable_tls: TLS on the streaming server is not supported yet; the server "
-        "listens on stream_address, 127.0.0.1 by default");
-  }
   streaming::ServerConfig out;
+  if (api.stream_enable_tls) {
+    out.tls = http::TlsOptions{api.stream_tls_cert, api.stream_tls_key, api.stream_tls_ca};
+  }
   out.address = api.stream_address;
   if (!absl::SimpleAtoi(api.stream_port, &out.port) || out.port < 0 || out.port > 65535) {
     return InvalidArgument(absl::StrCat("stream_port: \"", api.stream_port, "\" is not a port"));

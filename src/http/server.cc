@@ -279,7 +279,11 @@ class Server::Impl {
       Connection& c = connections_.emplace_back();
       c.fd = std::move(fd);
       c.thread = std::thread([this, &c] {
-        Serve(c.fd.get());
+        if (options_.tls) {
+          ServeTls(c.fd.get());
+        } else {
+          Serve(c.fd.get());
+        }
         c.done = true;
       });
     }
@@ -304,6 +308,21 @@ class Server::Impl {
       }
     }
     for (auto& c : finished) c.thread.join();
+  }
+
+  // HTTPS: the handshake, then HTTP on the relay's plain socket; the relay ends when either
+  // side closes, or when Stop() shuts `raw` down.
+  void ServeTls(int raw) {
+    std::thread relay;
+    auto plain =
+        TerminateTls(raw, *options_.tls, static_cast<int>(options_.request_timeout.count()), relay);
+    if (!plain.ok()) {
+      CRIO_LOG_DEBUG("{} server: {}", options_.name, plain.status().ToString());
+      return;
+    }
+    Serve(plain->get());
+    ::shutdown(plain->get(), SHUT_RDWR);
+    relay.join();
   }
 
   void Serve(int fd) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/tls.h"
 #include "os/unique_fd.h"
 #include "util/status.h"
 
@@ -75,6 +76,8 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{30000};
   std::size_t max_header_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1 << 20;
+  // HTTPS when set: each connection's TLS is terminated before HTTP sees it (tls.h).
+  std::shared_ptr<TlsContext> tls;
 };
 
 class Server {

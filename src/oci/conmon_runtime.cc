@@ -917,38 +917,22 @@ StatusOr<std::unique_ptr<ExecProcess>> ConmonRuntime::StartExec(const std::strin
   spawn.argv = files.argv;
   auto process = std::make_unique<ConmonExecProcess>(id, std::move(files));
   process->tty = tty;
-  os::UniqueFd child_stdin, child_stdout, child_stderr;
+  ASSIGN_OR_RETURN(os::ChildStdio stdio, os::MakeChildStdio(tty));
   if (tty) {
     // The runtime, in the foreground with terminal: true, makes the container's console and
     // relays between it and its own stdio, our pty, whose size it copies on SIGWINCH.
-    ASSIGN_OR_RETURN(os::PtyPair pty, os::OpenPty());
     // Raw: the container's console already echoes and edits lines; a cooked pty in front of
     // it would echo every keystroke twice and turn the client's bytes into line input.
     termios mode{};
-    if (::tcgetattr(pty.slave.get(), &mode) == 0) {
+    if (::tcgetattr(stdio.child_stdin.get(), &mode) == 0) {
       ::cfmakeraw(&mode);
-      ::tcsetattr(pty.slave.get(), TCSANOW, &mode);
+      ::tcsetattr(stdio.child_stdin.get(), TCSANOW, &mode);
     }
-    process->stdin_fd.reset(::fcntl(pty.master.get(), F_DUPFD_CLOEXEC, 0));
-    if (!process->stdin_fd) return ErrnoError(errno, "dup pty master");
-    process->stdout_fd = std::move(pty.master);
-    child_stdin = std::move(pty.slave);
-    spawn.stdin_fd = spawn.stdout_fd = spawn.stderr_fd = child_stdin.get();
-  } else {
-    int fds[3][2];
-    for (auto& p : fds) {
-      if (::pipe2(p, O_CLOEXEC) < 0) return ErrnoError(errno, "pipe2");
-    }
-    child_stdin.reset(fds[0][0]);
-    process->stdin_fd.reset(fds[0][1]);
-    process->stdout_fd.reset(fds[1][0]);
-    child_stdout.reset(fds[1][1]);
-    process->stderr_fd.reset(fds[2][0]);
-    child_stderr.reset(fds[2][1]);
-    spawn.stdin_fd = child_stdin.get();
-    spawn.stdout_fd = child_stdout.get();
-    spawn.stderr_fd = child_stderr.get();
   }
+  stdio.ApplyTo(spawn);
+  process->stdin_fd = std::move(stdio.input);
+  process->stdout_fd = std::move(stdio.output);
+  process->stderr_fd = std::move(stdio.error);
   spawn.new_session = true;
   auto child = os::Spawn(spawn);
   if (!child.ok()) {

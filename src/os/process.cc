@@ -175,6 +175,50 @@ StatusOr<PtyPair> OpenPty() {
   return pty;
 }
 
+void ChildStdio::ApplyTo(SpawnRequest& request) const {
+  request.stdin_fd = child_stdin.get();
+  request.stdout_fd = child_stdout ? child_stdout.get() : child_stdin.get();
+  request.stderr_fd = child_stderr ? child_stderr.get() : child_stdin.get();
+}
+
+void ChildStdio::CloseChildEnds() {
+  child_stdin.reset();
+  child_stdout.reset();
+  child_stderr.reset();
+}
+
+StatusOr<ChildStdio> MakeChildStdio(bool use_pty) {
+  ChildStdio stdio;
+  if (use_pty) {
+    ASSIGN_OR_RETURN(PtyPair pty, OpenPty());
+    stdio.input.reset(fcntl(pty.master.get(), F_DUPFD_CLOEXEC, 0));
+    if (!stdio.input) {
+      return ErrnoError(errno, "dup pty master");
+    }
+    stdio.output = std::move(pty.master);
+    stdio.child_stdin = std::move(pty.slave);  // also the child's stdout and stderr
+    return stdio;
+  }
+  int fds[3][2];
+  for (int i = 0; i < 3; ++i) {
+    if (pipe2(fds[i], O_CLOEXEC) < 0) {
+      int err = errno;
+      for (int j = 0; j < i; ++j) {
+        close(fds[j][0]);
+        close(fds[j][1]);
+      }
+      return ErrnoError(err, "pipe2");
+    }
+  }
+  stdio.child_stdin.reset(fds[0][0]);
+  stdio.input.reset(fds[0][1]);
+  stdio.output.reset(fds[1][0]);
+  stdio.child_stdout.reset(fds[1][1]);
+  stdio.error.reset(fds[2][0]);
+  stdio.child_stderr.reset(fds[2][1]);
+  return stdio;
+}
+
 std::string ExitStatus::ToString() const {
   if (signal == 0) {
     return absl::StrCat("exit status ", exit_code);
@@ -429,42 +473,15 @@ StatusOr<RunResult> RunCommand(SpawnRequest request, const RunOptions& options) 
   RunResult result;
   OutputSink out{UniqueFd(), &result.stdout_data, &result.stdout_truncated, options.max_output};
   OutputSink err{UniqueFd(), &result.stderr_data, &result.stderr_truncated, options.max_output};
-  UniqueFd input;        // our end of the child's stdin
-  UniqueFd child_stdin;  // the child's ends, closed once it has them
-  UniqueFd child_stdout;
-  UniqueFd child_stderr;
-  if (options.use_pty) {
-    ASSIGN_OR_RETURN(PtyPair pty, OpenPty());
-    int dup_master = fcntl(pty.master.get(), F_DUPFD_CLOEXEC, 0);
-    if (dup_master < 0) {
-      return ErrnoError(errno, "dup pty master");
-    }
-    input.reset(dup_master);
-    out.fd = std::move(pty.master);
-    child_stdin = std::move(pty.slave);
-    request.stdin_fd = request.stdout_fd = request.stderr_fd = child_stdin.get();
-  } else {
-    int fds[3][2];
-    for (auto& p : fds) {
-      if (pipe2(p, O_CLOEXEC) < 0) {
-        return ErrnoError(errno, "pipe2");
-      }
-    }
-    child_stdin.reset(fds[0][0]);
-    input.reset(fds[0][1]);
-    out.fd.reset(fds[1][0]);
-    child_stdout.reset(fds[1][1]);
-    err.fd.reset(fds[2][0]);
-    child_stderr.reset(fds[2][1]);
-    request.stdin_fd = child_stdin.get();
-    request.stdout_fd = child_stdout.get();
-    request.stderr_fd = child_stderr.get();
-  }
+  UniqueFd input;  // our end of the child's stdin
+  ASSIGN_OR_RETURN(ChildStdio stdio, MakeChildStdio(options.use_pty));
+  stdio.ApplyTo(request);
+  input = std::move(stdio.input);
+  out.fd = std::move(stdio.output);
+  err.fd = std::move(stdio.error);
   request.new_session = true;
   ASSIGN_OR_RETURN(ChildProcess child, Spawn(request));
-  child_stdin.reset();
-  child_stdout.reset();
-  child_stderr.reset();
+  stdio.CloseChildEnds();
   for (OutputSink* sink : {&out, &err}) {
     if (sink->fd) {
       RETURN_IF_ERROR(SetNonBlocking(sink->fd.get()));

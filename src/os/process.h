@@ -137,6 +137,22 @@ struct PtyPair {
 // Errors: the failing call's errno (posix_openpt, grantpt/unlockpt, ptsname, open).
 StatusOr<PtyPair> OpenPty();
 
+// A child's stdio and our ends of it: three pipes, or one pseudo-terminal for all three
+// (then `input` is a dup of the master and `output` the master, `error` empty).
+struct ChildStdio {
+  UniqueFd input;   // we write the child's stdin here
+  UniqueFd output;  // we read the child's stdout (everything, for a pty)
+  UniqueFd error;   // we read the child's stderr
+  UniqueFd child_stdin, child_stdout, child_stderr;  // the child's ends; close after Spawn
+
+  // Points `request`'s stdio at the child's ends.
+  void ApplyTo(SpawnRequest& request) const;
+  // Closes the child's ends: call once the child has them, so EOFs arrive.
+  void CloseChildEnds();
+};
+// Errors: the pipe2/pty errno.
+StatusOr<ChildStdio> MakeChildStdio(bool use_pty);
+
 // Options for RunCommand().
 struct RunOptions {
   std::string input;  // written to the child's stdin, which is then closed

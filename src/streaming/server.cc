@@ -68,18 +68,22 @@ StreamingServer::~StreamingServer() { Stop(); }
 StatusOr<std::unique_ptr<StreamingServer>> StreamingServer::Start(const ServerConfig& config,
                                                                   Backend* backend) {
   std::unique_ptr<StreamingServer> server(new StreamingServer(config, backend));
+  http::ServerOptions options;
+  options.name = "streaming";
+  options.max_connections = config.max_connections;
+  if (config.tls) {
+    ASSIGN_OR_RETURN(options.tls, http::TlsContext::Load(*config.tls));
+  }
   ASSIGN_OR_RETURN(os::UniqueFd listener, os::ListenTcp(config.address, config.port));
   ASSIGN_OR_RETURN(server->port_, os::BoundPort(listener.get()));
-  server->base_url_ = absl::StrCat("http://", UrlHost(config.address), ":", server->port_);
+  server->base_url_ = absl::StrCat(config.tls ? "https://" : "http://", UrlHost(config.address),
+                                   ":", server->port_);
   http::Router router;
   StreamingServer* self = server.get();
   for (RequestKind kind : {RequestKind::kExec, RequestKind::kAttach, RequestKind::kPortForward}) {
     router.Handle(absl::StrCat("/", std::string(KindPath(kind)), "/"),
                   [self, kind](http::Exchange& ex) { self->HandleRequest(kind, ex); });
   }
-  http::ServerOptions options;
-  options.name = "streaming";
-  options.max_connections = config.max_connections;
   ASSIGN_OR_RETURN(server->http_,
                    http::Server::Start(std::move(listener), std::move(router), options));
   CRIO_LOG_INFO("streaming server listening on {}", server->base_url_);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "http/server.h"
@@ -20,6 +21,9 @@ struct ServerConfig {
   int port = 0;                       // stream_port; 0 picks a free port
   SessionOptions session;
   std::size_t max_connections = 256;
+  // stream_enable_tls: HTTPS with stream_tls_cert/key (reloaded when they change) and, with
+  // stream_tls_ca, client certificates required.
+  std::optional<http::TlsOptions> tls;
 };
 
 class StreamingServer {

@@ -1,4 +1,5 @@
 #include "streaming/spdy_session.h"
+#include "streaming/socket_registry.h"
 
 #include <sys/socket.h>
 
@@ -206,28 +207,6 @@ struct ForwardPair {
   StreamPtr data;
   StreamPtr error;
   Clock::time_point first_seen;
-};
-
-// The sockets of the forwards in flight, so that the end of the connection can shut them down
-// under their threads. A socket is unregistered before it is closed.
-class SocketRegistry {
- public:
-  void Add(int fd) {
-    std::lock_guard lock(mu_);
-    fds_.insert(fd);
-  }
-  void Remove(int fd) {
-    std::lock_guard lock(mu_);
-    fds_.erase(fd);
-  }
-  void ShutdownAll() {
-    std::lock_guard lock(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-  }
-
- private:
-  std::mutex mu_;
-  std::set<int> fds_;
 };
 
 // Copies the client's data stream into the pod's socket until the client's FIN (then

@@ -1,4 +1,5 @@
 #include "streaming/websocket_session.h"
+#include "streaming/socket_registry.h"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -739,28 +740,6 @@ class RemoteCommandConnection final : public ChannelConnection, public ClientStr
 };
 
 // ---- port forward ----
-
-// The pod sockets of the forwards in flight, so that the end of the connection can shut them
-// down under their threads. A socket is unregistered before it is closed.
-class SocketRegistry {
- public:
-  void Add(int fd) {
-    std::lock_guard lock(mu_);
-    fds_.insert(fd);
-  }
-  void Remove(int fd) {
-    std::lock_guard lock(mu_);
-    fds_.erase(fd);
-  }
-  void ShutdownAll() {
-    std::lock_guard lock(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-  }
-
- private:
-  std::mutex mu_;
-  std::set<int> fds_;
-};
 
 class PortForwardConnection final : public ChannelConnection {
  public:

@@ -29,6 +29,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <random>
@@ -1390,6 +1391,22 @@ TEST_F(LifecycleTest, Crioctl_PodAndContainerVerbs_EndToEnd) {
   EXPECT_EQ(exec.output, "hi\n");
   auto exec_fail = ctl({"exec", ctr_id, "sh", "-c", "exit 4"});
   EXPECT_EQ(exec_fail.exit_code, 4) << exec_fail.output;
+  auto exec_sync = ctl({"exec", "-s", ctr_id, "sh", "-c", "echo sync; exit 5"});
+  EXPECT_EQ(exec_sync.exit_code, 5) << exec_sync.output;
+  EXPECT_EQ(exec_sync.output, "sync\n");
+  // An interactive shell under a real pseudo-terminal (script(1)): typed input runs, the
+  // window size follows the terminal, the shell's exit code is crioctl's.
+  {
+    std::string cmdline = "stty cols 100 rows 30; " + BuiltBinary("crioctl") + " -r " +
+                          daemon().endpoint() + " exec -it " + ctr_id + " sh";
+    std::string typed = env_.Sub("typed-ctl.sh");
+    WriteFile(typed, "sleep 2; printf 'stty size; echo typed-$((6*7)); exit 9\\r'; sleep 5\n");
+    auto tty =
+        RunCommand({"sh", "-c", "sh " + typed + " | script -qec '" + cmdline + "' /dev/null"});
+    EXPECT_TRUE(Contains(tty.output, "30 100")) << tty.output;
+    EXPECT_TRUE(Contains(tty.output, "typed-42")) << tty.output;
+    EXPECT_EQ(tty.exit_code, 9) << tty.output;
+  }
 
   EXPECT_TRUE(Eventually(
       [&] {
@@ -2057,12 +2074,61 @@ TEST_P(StreamingTest, Exec_ClientDropsMidStream_CommandIsKilled) {
       << "the exec'd command outlived its client";
 }
 
+TEST_P(StreamingTest, DaemonRestartWithAStreamOpen_SessionEndsCommandGoesContainerStays) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  const std::string marker = std::to_string(800 + std::rand() % 99);
+  auto url = ExecUrl({"sleep", marker}, false, false, true, true);
+  ASSERT_TRUE(url.ok());
+  PipeReader out, err;
+  streaming::RemoteCommandClientOptions options;
+  options.stdout_fd = out.fd();
+  options.stderr_fd = err.fd();
+  auto session = std::async(std::launch::async,
+                            [&] { return streaming::RunRemoteCommandClient(*url, options); });
+  ASSERT_TRUE(Eventually([&] { return CountProcesses({"sleep", marker}) == 1; }, seconds(10)));
+  ASSERT_NO_FATAL_FAILURE(RestartDaemon(SIGTERM, milliseconds(0)));
+  // The client learns that its session ended; it does not hang.
+  ASSERT_EQ(session.wait_for(seconds(20)), std::future_status::ready);
+  EXPECT_EQ(CountProcesses({"sleep", marker}), 0) << "the exec'd command outlived the daemon";
+  v1::ContainerStatus status;
+  ASSERT_TRUE(CtrStatus(ctr_id_, &status).ok());
+  EXPECT_EQ(status.state(), v1::CONTAINER_RUNNING);
+  // The new daemon streams again.
+  auto after = RunExec({"echo", "again"});
+  EXPECT_TRUE(after.code.ok()) << after.code.status();
+  EXPECT_EQ(after.out, "again\n");
+}
+
 // A TCP server in the pod (busybox httpd) serving a file, reached through port-forward.
 class PortForwardTest : public StreamingTest {
  protected:
   void StartServer(const std::string& setup) {
     ASSERT_NO_FATAL_FAILURE(StartPodAndContainer(
         {}, {"/bin/sh", "-c", "mkdir -p /www; " + setup + "; httpd -f -p 8080 -h /www"}));
+    ASSERT_TRUE(WaitUntilListening(8080));
+  }
+  // The container's server binds after the container starts; forwarding before then is refused.
+  bool WaitUntilListening(int port) {
+    // A /proc/net/tcp{,6} line: "sl local_address rem_address st ...", 0A is LISTEN.
+    const std::string local_suffix = fmt::format(":{:04X}", port);
+    auto listening = [&](const std::string& table) {
+      std::istringstream lines(table);
+      std::string line;
+      while (std::getline(lines, line)) {
+        std::istringstream fields(line);
+        std::string slot, local, remote, state;
+        fields >> slot >> local >> remote >> state;
+        if (local.ends_with(local_suffix) && state == "0A") return true;
+      }
+      return false;
+    };
+    return Eventually(
+        [&] {
+          v1::ExecSyncResponse r;
+          return Exec(ctr_id_, {"cat", "/proc/net/tcp", "/proc/net/tcp6"}, 10, &r).ok() &&
+                 listening(r.stdout());
+        },
+        seconds(10));
   }
   // GET /path through the forward; returns the body.
   std::string Get(streaming::SpdyDial& dial, const std::string& path, int request_id) {
@@ -2099,10 +2165,10 @@ INSTANTIATE_TEST_SUITE_P(Handlers, PortForwardTest, ::testing::Values("crun", "r
 
 TEST_P(PortForwardTest, SixteenConcurrentConnectionsOnOneSession) {
   ASSERT_NO_FATAL_FAILURE(StartServer("echo hello-from-pod > /www/index.html"));
+  const DaemonResources before = ResourcesOf(daemon().pid());
   auto dial = Dial();
   ASSERT_TRUE(dial.ok()) << dial.status();
-  ASSERT_TRUE(
-      Eventually([&] { return Get(*dial, "/index.html", 0) == "hello-from-pod\n"; }, seconds(10)));
+  ASSERT_EQ(Get(*dial, "/index.html", 0), "hello-from-pod\n");
   std::vector<std::thread> clients;
   std::atomic<int> good{0};
   for (int i = 0; i < 16; ++i) {
@@ -2112,6 +2178,11 @@ TEST_P(PortForwardTest, SixteenConcurrentConnectionsOnOneSession) {
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(good, 16);
+  // Closing the session releases everything it held in the daemon.
+  dial->conn->Close();
+  EXPECT_TRUE(Eventually([&] { return ResourcesOf(daemon().pid()) == before; }, seconds(5)))
+      << "fds " << before.fds << " -> " << ResourcesOf(daemon().pid()).fds << ", threads "
+      << before.threads << " -> " << ResourcesOf(daemon().pid()).threads;
 }
 
 // SHA-256 of a byte stream, fed in pieces.
@@ -2137,6 +2208,7 @@ TEST_P(PortForwardTest, HundredMegabytesEachWayArriveIntact) {
   // An echo server in the pod: every connection gets its own `cat`.
   ASSERT_NO_FATAL_FAILURE(
       StartPodAndContainer({}, {"/bin/sh", "-c", "exec busybox nc -ll -p 8081 -e /bin/cat"}));
+  ASSERT_TRUE(WaitUntilListening(8081));
   auto dial = Dial();
   ASSERT_TRUE(dial.ok()) << dial.status();
   constexpr size_t kTotal = 100u << 20;

@@ -10,6 +10,9 @@
 
 #include "os/socket.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 namespace crio::http {
 namespace {
 
@@ -208,6 +211,109 @@ TEST(HttpServerUnix, ServesOnAUnixSocket) {
   EXPECT_NE(ReadUntil(fd->get()).find("hi\n"), std::string::npos);
   (*server)->Stop();
   std::filesystem::remove_all(dir);
+}
+
+// ---- TLS ----
+
+// A self-signed certificate for CN=`cn` written to dir/cert.pem and dir/key.pem by openssl(1).
+bool MakeCertificate(const std::string& dir, const std::string& cn) {
+  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=" + cn +
+                    " -keyout " + dir + "/key.pem.new -out " + dir +
+                    "/cert.pem.new 2>/dev/null && mv " + dir + "/key.pem.new " + dir +
+                    "/key.pem && mv " + dir + "/cert.pem.new " + dir + "/cert.pem";
+  return std::system(cmd.c_str()) == 0;
+}
+
+struct TlsReply {
+  bool handshake = false;
+  std::string peer_cn;
+  std::string response;
+};
+
+// One HTTPS GET with OpenSSL as the client; `client_cert_dir` non-empty presents its cert.
+TlsReply HttpsGet(int port, const std::string& path, const std::string& client_cert_dir = "") {
+  TlsReply out;
+  auto fd = os::ConnectTcp("127.0.0.1", port);
+  if (!fd.ok()) return out;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (!client_cert_dir.empty()) {
+    SSL_CTX_use_certificate_file(ctx, (client_cert_dir + "/cert.pem").c_str(), SSL_FILETYPE_PEM);
+    SSL_CTX_use_PrivateKey_file(ctx, (client_cert_dir + "/key.pem").c_str(), SSL_FILETYPE_PEM);
+  }
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd->get());
+  if (SSL_connect(ssl) == 1) {
+    out.handshake = true;
+    if (X509* cert = SSL_get1_peer_certificate(ssl)) {
+      char cn[256] = {};
+      X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+      out.peer_cn = cn;
+      X509_free(cert);
+    }
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    SSL_write(ssl, req.data(), static_cast<int>(req.size()));
+    char buf[4096];
+    int n;
+    while ((n = SSL_read(ssl, buf, sizeof buf)) > 0) out.response.append(buf, size_t(n));
+  }
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  return out;
+}
+
+class HttpsServerTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/https-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_.data()), nullptr);
+    ASSERT_TRUE(MakeCertificate(dir_, "first")) << "openssl(1) is needed";
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void StartTls(const std::string& ca_file = "") {
+    auto tls = TlsContext::Load({dir_ + "/cert.pem", dir_ + "/key.pem", ca_file});
+    ASSERT_TRUE(tls.ok()) << tls.status();
+    ServerOptions options;
+    options.tls = *tls;
+    StartServer(HelloRouter(), options);
+  }
+  std::string dir_;
+};
+
+TEST_F(HttpsServerTest, ServesOverTlsAndReloadsAChangedCertificate) {
+  ASSERT_NO_FATAL_FAILURE(StartTls());
+  TlsReply first = HttpsGet(port_, "/hello");
+  ASSERT_TRUE(first.handshake);
+  EXPECT_EQ(first.peer_cn, "first");
+  EXPECT_NE(first.response.find("200 OK"), std::string::npos) << first.response;
+  EXPECT_NE(first.response.find("hi\n"), std::string::npos) << first.response;
+  // Plain HTTP on the TLS port gets nowhere.
+  os::UniqueFd plain = Connect();
+  ASSERT_TRUE(os::WriteAll(plain.get(), "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n").ok());
+  EXPECT_EQ(ReadUntil(plain.get()).find("hi\n"), std::string::npos);
+  // A new certificate is picked up by the next connection.
+  std::this_thread::sleep_for(20ms);  // a distinct mtime
+  ASSERT_TRUE(MakeCertificate(dir_, "second"));
+  TlsReply second = HttpsGet(port_, "/hello");
+  ASSERT_TRUE(second.handshake);
+  EXPECT_EQ(second.peer_cn, "second");
+  EXPECT_NE(second.response.find("hi\n"), std::string::npos);
+  WaitForConnections(0);
+}
+
+TEST_F(HttpsServerTest, WithACaClientsWithoutACertificateAreRefused) {
+  std::string client_dir = dir_ + "/client";
+  std::filesystem::create_directories(client_dir);
+  ASSERT_TRUE(MakeCertificate(client_dir, "client"));
+  // The client's self-signed certificate is its own CA.
+  ASSERT_NO_FATAL_FAILURE(StartTls(client_dir + "/cert.pem"));
+  TlsReply anonymous = HttpsGet(port_, "/hello");
+  EXPECT_EQ(anonymous.response.find("hi\n"), std::string::npos);
+  TlsReply known = HttpsGet(port_, "/hello", client_dir);
+  ASSERT_TRUE(known.handshake);
+  EXPECT_NE(known.response.find("hi\n"), std::string::npos) << known.response;
 }
 
 }  // namespace

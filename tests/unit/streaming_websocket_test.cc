@@ -65,28 +65,11 @@ StatusOr<std::unique_ptr<oci::ExecProcess>> SpawnShell(const std::string& script
   os::SpawnRequest spawn;
   spawn.argv = {"/bin/sh", "-c", script};
   spawn.new_session = true;
-  os::UniqueFd child_stdin, child_stdout, child_stderr;
-  if (tty) {
-    ASSIGN_OR_RETURN(os::PtyPair pty, os::OpenPty());
-    process->stdin_fd.reset(::fcntl(pty.master.get(), F_DUPFD_CLOEXEC, 0));
-    process->stdout_fd = std::move(pty.master);
-    child_stdin = std::move(pty.slave);
-    spawn.stdin_fd = spawn.stdout_fd = spawn.stderr_fd = child_stdin.get();
-  } else {
-    int fds[3][2];
-    for (auto& p : fds) {
-      if (::pipe2(p, O_CLOEXEC) < 0) return ErrnoError(errno, "pipe2");
-    }
-    child_stdin.reset(fds[0][0]);
-    process->stdin_fd.reset(fds[0][1]);
-    process->stdout_fd.reset(fds[1][0]);
-    child_stdout.reset(fds[1][1]);
-    process->stderr_fd.reset(fds[2][0]);
-    child_stderr.reset(fds[2][1]);
-    spawn.stdin_fd = child_stdin.get();
-    spawn.stdout_fd = child_stdout.get();
-    spawn.stderr_fd = child_stderr.get();
-  }
+  ASSIGN_OR_RETURN(os::ChildStdio stdio, os::MakeChildStdio(tty));
+  stdio.ApplyTo(spawn);
+  process->stdin_fd = std::move(stdio.input);
+  process->stdout_fd = std::move(stdio.output);
+  process->stderr_fd = std::move(stdio.error);
   ASSIGN_OR_RETURN(process->runtime, os::Spawn(spawn));
   return std::unique_ptr<oci::ExecProcess>(std::move(process));
 }
