@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <set>
 #include <thread>
 
@@ -350,6 +351,31 @@ StatusOr<std::string> ConmonCgroupPath(std::string_view parent, std::string_view
   return absl::StrCat(base == "/" ? "" : base, "/crio-conmon-", std::string(id));
 }
 
+Psi ParsePressure(std::string_view text) {
+  Psi psi;
+  for (std::string_view line : Split(text, '\n')) {
+    std::optional<PsiLine>* target = nullptr;
+    if (line.starts_with("some ")) target = &psi.some;
+    if (line.starts_with("full ")) target = &psi.full;
+    if (!target) continue;
+    PsiLine parsed;
+    for (std::string_view field : Split(line.substr(5), ' ')) {
+      size_t eq = field.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view key = field.substr(0, eq);
+      std::string value(field.substr(eq + 1));
+      if (key == "total") {
+        parsed.total_us = ParseU64(value).value_or(0);
+      } else if (key == "avg10" || key == "avg60" || key == "avg300") {
+        double v = std::strtod(value.c_str(), nullptr);
+        (key == "avg10" ? parsed.avg10 : key == "avg60" ? parsed.avg60 : parsed.avg300) = v;
+      }
+    }
+    *target = parsed;
+  }
+  return psi;
+}
+
 uint64_t CpuSharesToWeight(uint64_t shares) {
   shares = std::clamp(shares, kMinShares, kMaxShares);
   return 1 + ((shares - 2) * 9999) / 262142;
@@ -628,18 +654,51 @@ StatusOr<CgroupStats> CgroupfsManager::ReadStats(const std::string& path) {
     auto text = fs_->Read(rel);
     return text.ok() ? FlatKeyedValue(*text, key) : std::nullopt;
   };
+  auto read_psi = [this, &path](std::string_view file) -> std::optional<Psi> {
+    auto text = fs_->Read(FilePath("cpu", path, file));
+    if (!text.ok()) return std::nullopt;
+    return ParsePressure(*text);
+  };
   CgroupStats stats;
   std::optional<uint64_t> inactive_file;
   if (layout_.version == CgroupVersion::kV2) {
     stats.memory_usage_bytes = read_u64(FilePath("memory", path, "memory.current"));
-    inactive_file = read_keyed(FilePath("memory", path, "memory.stat"), "inactive_file");
+    auto memory_stat = fs_->Read(FilePath("memory", path, "memory.stat"));
+    if (memory_stat.ok()) {
+      inactive_file = FlatKeyedValue(*memory_stat, "inactive_file");
+      stats.memory_rss_bytes = FlatKeyedValue(*memory_stat, "anon");
+      stats.memory_page_faults = FlatKeyedValue(*memory_stat, "pgfault");
+      stats.memory_major_page_faults = FlatKeyedValue(*memory_stat, "pgmajfault");
+    }
+    stats.memory_limit_bytes = read_u64(FilePath("memory", path, "memory.max"));  // "max": none
+    stats.swap_usage_bytes = read_u64(FilePath("memory", path, "memory.swap.current"));
+    stats.swap_limit_bytes = read_u64(FilePath("memory", path, "memory.swap.max"));
+    stats.oom_kills = read_keyed(FilePath("memory", path, "memory.events"), "oom_kill");
     auto usage_usec = read_keyed(FilePath("cpu", path, "cpu.stat"), "usage_usec");
     if (usage_usec) {
       stats.cpu_usage_ns = *usage_usec * 1000;
     }
+    stats.cpu_pressure = read_psi("cpu.pressure");
+    stats.memory_pressure = read_psi("memory.pressure");
+    stats.io_pressure = read_psi("io.pressure");
   } else {
     stats.memory_usage_bytes = read_u64(FilePath("memory", path, "memory.usage_in_bytes"));
-    inactive_file = read_keyed(FilePath("memory", path, "memory.stat"), "total_inactive_file");
+    auto memory_stat = fs_->Read(FilePath("memory", path, "memory.stat"));
+    if (memory_stat.ok()) {
+      inactive_file = FlatKeyedValue(*memory_stat, "total_inactive_file");
+      stats.memory_rss_bytes = FlatKeyedValue(*memory_stat, "total_rss");
+      stats.memory_page_faults = FlatKeyedValue(*memory_stat, "total_pgfault");
+      stats.memory_major_page_faults = FlatKeyedValue(*memory_stat, "total_pgmajfault");
+    }
+    // v1 reports "no limit" as PAGE_COUNTER_MAX rounded to pages: anything past 2^62 is that.
+    auto limit = read_u64(FilePath("memory", path, "memory.limit_in_bytes"));
+    if (limit && *limit < (uint64_t{1} << 62)) stats.memory_limit_bytes = limit;
+    auto memsw = read_u64(FilePath("memory", path, "memory.memsw.usage_in_bytes"));
+    if (memsw && stats.memory_usage_bytes) {
+      stats.swap_usage_bytes =
+          *memsw > *stats.memory_usage_bytes ? *memsw - *stats.memory_usage_bytes : 0;
+    }
+    stats.oom_kills = read_keyed(FilePath("memory", path, "memory.oom_control"), "oom_kill");
     stats.cpu_usage_ns = read_u64(FilePath("cpuacct", path, "cpuacct.usage"));
   }
   stats.pids_current = read_u64(FilePath("pids", path, "pids.current"));

@@ -104,11 +104,32 @@ struct PodResources {
 // weight = 1 + ((shares - 2) * 9999) / 262142, so 2 -> 1, 1024 -> 39, 262144 -> 10000.
 uint64_t CpuSharesToWeight(uint64_t shares);
 
+// Pressure stall information of one resource (v2 cpu.pressure, memory.pressure, io.pressure).
+struct PsiLine {
+  double avg10 = 0, avg60 = 0, avg300 = 0;
+  uint64_t total_us = 0;  // the kernel counts stalled time in microseconds
+};
+struct Psi {
+  std::optional<PsiLine> some, full;
+};
+// Parses a pressure file ("some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull ..."). Pure.
+Psi ParsePressure(std::string_view text);
+
 struct CgroupStats {
   std::optional<uint64_t> memory_usage_bytes;        // v1 memory.usage_in_bytes, v2 memory.current
   std::optional<uint64_t> memory_working_set_bytes;  // usage minus inactive file pages
-  std::optional<uint64_t> cpu_usage_ns;              // v1 cpuacct.usage, v2 cpu.stat usage_usec
-  std::optional<uint64_t> pids_current;              // pids.current
+  std::optional<uint64_t> memory_rss_bytes;          // v1 total_rss, v2 anon
+  std::optional<uint64_t> memory_page_faults;        // v1 total_pgfault, v2 pgfault
+  std::optional<uint64_t> memory_major_page_faults;  // v1 total_pgmajfault, v2 pgmajfault
+  // The memory limit; nullopt when unlimited (v1's PAGE_COUNTER_MAX, v2's "max").
+  std::optional<uint64_t> memory_limit_bytes;
+  std::optional<uint64_t> swap_usage_bytes;  // v1 memsw minus memory usage, v2 memory.swap.current
+  std::optional<uint64_t> swap_limit_bytes;  // v2 memory.swap.max; nullopt when unlimited
+  std::optional<uint64_t> oom_kills;         // v1 memory.oom_control, v2 memory.events oom_kill
+  std::optional<uint64_t> cpu_usage_ns;      // v1 cpuacct.usage, v2 cpu.stat usage_usec
+  std::optional<uint64_t> pids_current;      // pids.current
+  // v2 only (v1 has no pressure files).
+  std::optional<Psi> cpu_pressure, memory_pressure, io_pressure;
 };
 
 // --- Managers ----------------------------------------------------------------------------------

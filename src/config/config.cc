@@ -1218,6 +1218,28 @@ Status ValidateStreaming(const ApiConfig& api) {
   return absl::OkStatus();
 }
 
+// CRI-O's collectors (server/metrics/collectors), in its order.
+constexpr std::string_view kMetricsCollectors[] = {
+    "image_pulls_layer_size",
+    "containers_events_dropped_total",
+    "containers_oom_total",
+    "processes_defunct",
+    "operations_total",
+    "operations_latency_seconds",
+    "operations_latency_seconds_total",
+    "operations_errors_total",
+    "image_pulls_bytes_total",
+    "image_pulls_skipped_bytes_total",
+    "image_pulls_failure_total",
+    "image_pulls_success_total",
+    "image_layer_reuse_total",
+    "containers_oom_count_total",
+    "containers_seccomp_notifier_count_total",
+    "resources_stalled_at_stage",
+    "containers_stopped_monitor_count",
+    "default_runtime",
+};
+
 // ---------------------------------------------------------------------------------------------
 // Printing.
 // ---------------------------------------------------------------------------------------------
@@ -1535,7 +1557,29 @@ Status Validate(const Config& config) {
   for (const auto& [name, handler] : rt.runtimes) {
     RETURN_IF_ERROR(ValidateHandler(name, handler));
   }
-  return ValidateStreaming(config.api);
+  RETURN_IF_ERROR(ValidateStreaming(config.api));
+  return Annotate(ValidateMetricsCollectors(config.metrics.metrics_collectors),
+                  absl::StrCat(std::string(kMetrics), ".metrics_collectors"));
+}
+
+std::span<const std::string_view> MetricsCollectorNames() { return kMetricsCollectors; }
+
+std::string_view StripMetricsCollectorPrefix(std::string_view name) {
+  if (name.starts_with("container_runtime_")) name.remove_prefix(sizeof("container_runtime_") - 1);
+  if (name.starts_with("crio_")) name.remove_prefix(sizeof("crio_") - 1);
+  return name;
+}
+
+Status ValidateMetricsCollectors(const std::vector<std::string>& collectors) {
+  for (const std::string& collector : collectors) {
+    std::string_view name = StripMetricsCollectorPrefix(collector);
+    if (std::find(std::begin(kMetricsCollectors), std::end(kMetricsCollectors), name) ==
+        std::end(kMetricsCollectors)) {
+      return InvalidArgument(absl::StrCat("unknown collector ", util::QuoteString(collector),
+                                          "; expected one of ", OneOfList(kMetricsCollectors)));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::string ToToml(const Config& config) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -199,6 +200,15 @@ struct MetricsConfig {
   bool operator==(const MetricsConfig&) const = default;
 };
 
+// CRI-O's metrics collectors (metrics_collectors values), each the name of the metric it
+// exposes without the "container_runtime_crio_" prefix: "operations_total", ...
+std::span<const std::string_view> MetricsCollectorNames();
+// `name` without the optional "container_runtime_" and then "crio_" prefixes, as CRI-O compares
+// collector names: "crio_operations_total" and "operations_total" are the same collector.
+std::string_view StripMetricsCollectorPrefix(std::string_view name);
+// InvalidArgument naming the first metrics_collectors entry that is no known collector.
+Status ValidateMetricsCollectors(const std::vector<std::string>& collectors);
+
 // [crio.stats]
 struct StatsConfig {
   int64_t stats_collection_period = 0;
@@ -295,7 +305,8 @@ Status LoadFiles(const std::string& main_file, const std::string& drop_in_dir, C
 void ResolveHandlers(Config& config);
 
 // Checks every option's value (enums, sizes, durations) and cross-field rules: default_runtime
-// names a handler, oci/pod handlers have a runtime_path, TLS streaming has a cert and key.
+// names a handler, oci/pod handlers have a runtime_path, TLS streaming has a cert and key,
+// metrics_collectors are known collectors.
 // InvalidArgument naming the option on the first failure.
 Status Validate(const Config& config);
 

@@ -20,6 +20,8 @@
 #include "os/unique_fd.h"
 #include "server/cri_server.h"
 #include "server/streaming_backend.h"
+#include "stats/collector.h"
+#include "storage/fs_tree.h"
 #include "streaming/server.h"
 #include "util/build_info.h"
 #include "util/log.h"
@@ -153,6 +155,25 @@ network::CniOptions CniOptionsFrom(const config::Config& cfg) {
 }
 
 // [crio.api] stream_* as the streaming server takes them.
+// [crio.stats]: collection_period (stats_collection_period is its older name) and the writable
+// layer walk, which runs off the request path.
+stats::CollectorOptions StatsOptionsFrom(const config::StatsConfig& config) {
+  stats::CollectorOptions out;
+  out.collection_period = std::chrono::seconds(std::max<int64_t>(
+      0, config.collection_period > 0 ? config.collection_period : config.stats_collection_period));
+  out.measure_layer = [](const std::string& dir) -> StatusOr<stats::LayerUsage> {
+    ASSIGN_OR_RETURN(storage::TreeUsage usage, storage::MeasureTree(dir));
+    stats::LayerUsage layer;
+    layer.bytes = usage.bytes;
+    layer.inodes = usage.inodes;
+    layer.timestamp_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    return layer;
+  };
+  return out;
+}
+
 StatusOr<streaming::ServerConfig> StreamingConfigFrom(const config::ApiConfig& api) {
   streaming::ServerConfig out;
   if (api.stream_enable_tls) {
@@ -237,7 +258,11 @@ Status Run(Options options) {
   ASSIGN_OR_RETURN(std::unique_ptr<streaming::StreamingServer> streaming_server,
                    streaming::StreamingServer::Start(streaming_config, &streaming_backend));
 
+  stats::Collector stats_collector(cgroup_manager.manager.get(),
+                                   StatsOptionsFrom(options.config.stats));
+
   server::ServiceContext ctx(options.config);
+  ctx.stats = &stats_collector;
   ctx.store = store.get();
   ctx.images = &images;
   ctx.lifecycle = lifecycle_manager.get();

@@ -16,6 +16,7 @@
 
 #include "container/spec_builder.h"
 #include "lifecycle/internal.h"
+#include "metrics/crio_metrics.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/pod_files.h"
 #include "util/log.h"
@@ -150,14 +151,19 @@ bool LabelsMatch(const google::protobuf::Map<std::string, std::string>& labels,
 }
 
 Manager::Manager(ManagerDeps deps, std::unique_ptr<state::StateStore> state)
-    : deps_(std::move(deps)), state_(std::move(state)) {}
+    : deps_(std::move(deps)), state_(std::move(state)) {
+  events_.SetDropHook([] { metrics::Crio().RecordEventDropped(); });
+}
 
 StatusOr<std::unique_ptr<Manager>> Manager::Create(ManagerDeps deps) {
   RETURN_IF_ERROR(MakeDirs(deps.run_dir + "/pods"));
   RETURN_IF_ERROR(MakeDirs(deps.run_dir + "/containers"));
   RETURN_IF_ERROR(MakeDirs(deps.config.runtime.container_exits_dir));
   ASSIGN_OR_RETURN(auto state, state::StateStore::Open(deps.state_dir));
-  return std::unique_ptr<Manager>(new Manager(std::move(deps), std::move(state)));
+  std::unique_ptr<Manager> manager(new Manager(std::move(deps), std::move(state)));
+  // Before Recover, so that no exit falls between Recover's look and the watch.
+  manager->StartExitWatcher();
+  return manager;
 }
 
 StatusOr<oci::Runtime*> Manager::RuntimeFor(const std::string& handler) {
@@ -279,6 +285,9 @@ StatusOr<std::string> Manager::RunPodSandbox(const v1::PodSandboxConfig& config,
   RETURN_IF_ERROR(state_->PutPod(pod));
   rollback.Dismiss();
   CRIO_LOG_INFO("pod={} name={} handler={} ready", pod.id(), pod.name(), handler);
+  // As CRI-O, for the kubelet's evented PLEG: the sandbox as a "container" named by the pod id.
+  PublishPodEvent(v1::CONTAINER_CREATED_EVENT, pod);
+  PublishPodEvent(v1::CONTAINER_STARTED_EVENT, pod);
   return pod.id();
 }
 
@@ -308,6 +317,7 @@ Status Manager::StopPodLocked(PodState& pod) {
     pod.set_state(v1::SANDBOX_NOTREADY);
     RETURN_IF_ERROR(state_->PutPod(pod));
     CRIO_LOG_INFO("pod={} stopped", pod.id());
+    PublishPodEvent(v1::CONTAINER_STOPPED_EVENT, pod);  // once: only on the transition
   }
   return absl::OkStatus();
 }
@@ -345,6 +355,7 @@ Status Manager::RemovePodSandbox(const std::string& pod_id) {
   RETURN_IF_ERROR(state_->DeletePod(id));
   state_->ReleaseName(pod->name());
   CRIO_LOG_INFO("pod={} removed", id);
+  PublishPodEvent(v1::CONTAINER_DELETED_EVENT, *pod);
   return absl::OkStatus();
 }
 
@@ -504,6 +515,7 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   rollback.Dismiss();
   CRIO_LOG_INFO("container={} pod={} name={} image={} created", ctr.id(), pod.id(), ctr.name(),
                 ctr.image_name());
+  PublishContainerEvent(v1::CONTAINER_CREATED_EVENT, ctr);
   return ctr.id();
 }
 
@@ -526,6 +538,7 @@ Status Manager::StartContainer(const std::string& id_or_prefix) {
   ctr->set_started_at(started_at);
   RETURN_IF_ERROR(state_->PutContainer(*ctr));
   CRIO_LOG_INFO("container={} pod={} started", id, ctr->pod_id());
+  PublishContainerEvent(v1::CONTAINER_STARTED_EVENT, *ctr);
   return absl::OkStatus();
 }
 
@@ -548,7 +561,21 @@ ContainerState Manager::Refresh(ContainerState ctr) {
   if (!st.ok()) CRIO_LOG_WARN("container={}: persist exit: {}", ctr.id(), st.message());
   CRIO_LOG_INFO("container={} pod={} exited code={} reason={}", ctr.id(), ctr.pod_id(),
                 ctr.exit_code(), ctr.reason());
+  PublishContainerEvent(v1::CONTAINER_STOPPED_EVENT, ctr);
   return ctr;
+}
+
+std::optional<ContainerState> Manager::RefreshListed(ContainerState listed) {
+  if (listed.state() != v1::CONTAINER_RUNNING && listed.state() != v1::CONTAINER_CREATED) {
+    return listed;
+  }
+  // Recording an exit under the container's lock keeps it (and its STOPPED event) unique.
+  auto lock = state_->LockFor(listed.id());
+  std::unique_lock guard(*lock, std::try_to_lock);
+  if (!guard.owns_lock()) return listed;
+  auto fresh = state_->GetContainer(listed.id());
+  if (!fresh) return std::nullopt;
+  return Refresh(*std::move(fresh));
 }
 
 Status Manager::StopContainerLocked(ContainerState& ctr, int64_t timeout_seconds) {
@@ -605,6 +632,7 @@ Status Manager::RemoveContainerLocked(const ContainerState& ctr_in) {
   RETURN_IF_ERROR(state_->DeleteContainer(ctr.id()));
   state_->ReleaseName(ctr.name());
   CRIO_LOG_INFO("container={} pod={} removed", ctr.id(), ctr.pod_id());
+  PublishContainerEvent(v1::CONTAINER_DELETED_EVENT, ctr);
   return absl::OkStatus();
 }
 
@@ -635,9 +663,10 @@ std::vector<ContainerState> Manager::ListContainers(const ContainerFilter& filte
     if (!filter.id.empty() && listed.id().rfind(filter.id, 0) != 0) continue;
     if (!filter.pod_id.empty() && listed.pod_id().rfind(filter.pod_id, 0) != 0) continue;
     if (!LabelsMatch(listed.config().labels(), filter.labels)) continue;
-    ContainerState ctr = Refresh(std::move(listed));
-    if (filter.state && ctr.state() != *filter.state) continue;
-    out.push_back(std::move(ctr));
+    std::optional<ContainerState> ctr = RefreshListed(std::move(listed));
+    if (!ctr) continue;  // removed meanwhile
+    if (filter.state && ctr->state() != *filter.state) continue;
+    out.push_back(*std::move(ctr));
   }
   return out;
 }
@@ -703,6 +732,9 @@ Status Manager::Recover() {
   std::set<std::string> known;
   for (auto ctr : state_->ListContainers()) {
     known.insert(ctr.id());
+    // The exit watcher runs already and may record the same exit.
+    auto lock = state_->LockFor(ctr.id());
+    std::lock_guard guard(*lock);
     auto runtime = RuntimeFor(ctr.runtime_handler());
     if (!runtime.ok()) continue;
     oci::ContainerDirs dirs{ctr.bundle(), ctr.persist_dir(), ctr.log_path()};
@@ -725,6 +757,7 @@ Status Manager::Recover() {
     ctr.set_message("container was lost while crio was not running");
     ctr.set_finished_at(NowNs());
     (void)state_->PutContainer(ctr);
+    PublishContainerEvent(v1::CONTAINER_STOPPED_EVENT, ctr);
     ++dropped;
   }
   for (const auto& pod : state_->ListPods()) {
@@ -748,6 +781,100 @@ Status Manager::Recover() {
   CRIO_LOG_INFO("recovered {} pods, {} containers ({} running, {} exited while down, {} lost)",
                 state_->ListPods().size(), known.size(), running, exited, dropped);
   return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events and the exit watcher
+
+void Manager::PublishContainerEvent(v1::ContainerEventType type, const ContainerState& ctr) {
+  ContainerEvent event;
+  event.type = type;
+  event.container_id = ctr.id();
+  event.created_at = NowNs();
+  if (auto pod = state_->GetPod(ctr.pod_id())) {
+    event.pod = *std::move(pod);
+  } else {
+    event.pod.set_id(ctr.pod_id());
+  }
+  event.containers = state_->ContainersOfPod(ctr.pod_id());
+  // `ctr` as the caller has it: a removed container keeps its last status in its DELETED event.
+  auto it = std::find_if(event.containers.begin(), event.containers.end(),
+                         [&](const ContainerState& c) { return c.id() == ctr.id(); });
+  if (it != event.containers.end()) {
+    *it = ctr;
+  } else {
+    event.containers.push_back(ctr);
+  }
+  events_.Publish(std::move(event));
+}
+
+void Manager::PublishPodEvent(v1::ContainerEventType type, const PodState& pod) {
+  ContainerEvent event;
+  event.type = type;
+  event.container_id = pod.id();
+  event.created_at = NowNs();
+  event.pod = pod;
+  event.containers = state_->ContainersOfPod(pod.id());
+  events_.Publish(std::move(event));
+}
+
+void Manager::StartExitWatcher() {
+  const std::string& dir = deps_.config.runtime.container_exits_dir;
+  auto watcher = FileArrivalWatcher::Start(
+      dir, [this](const std::string& id) { OnExitFile(id); }, [this] { RescanExits(); });
+  if (!watcher.ok()) {
+    CRIO_LOG_WARN("cannot watch {} ({}): exits are noticed only when a request looks", dir,
+                  watcher.status());
+    return;
+  }
+  exit_watcher_ = *std::move(watcher);
+}
+
+void Manager::OnExitFile(const std::string& id) {
+  if (state_->GetContainer(id)) {
+    RefreshById(id);
+  } else if (auto pod = state_->GetPod(id); pod && pod->infra_container_id() == id) {
+    OnInfraExit(id);
+  }
+  // Anything else is a removed container's late file or conmon's temp file.
+}
+
+void Manager::RescanExits() {
+  for (const auto& ctr : state_->ListContainers()) {
+    if (ctr.state() == v1::CONTAINER_RUNNING || ctr.state() == v1::CONTAINER_CREATED) {
+      RefreshById(ctr.id());
+    }
+  }
+  for (const auto& pod : state_->ListPods()) {
+    if (pod.state() == v1::SANDBOX_READY && !pod.infra_container_id().empty()) {
+      OnInfraExit(pod.id());
+    }
+  }
+}
+
+void Manager::RefreshById(const std::string& id) {
+  auto lock = state_->LockFor(id);
+  std::lock_guard guard(*lock);
+  if (auto ctr = state_->GetContainer(id)) (void)Refresh(*std::move(ctr));
+}
+
+void Manager::OnInfraExit(const std::string& pod_id) {
+  auto lock = state_->LockFor(pod_id);
+  std::lock_guard guard(*lock);
+  auto pod = state_->GetPod(pod_id);
+  // StopPodSandbox kills the infra container itself, holding this lock; it leaves it NOTREADY.
+  if (!pod || pod->state() != v1::SANDBOX_READY || pod->infra_container_id().empty()) return;
+  auto runtime = RuntimeFor(pod->runtime_handler());
+  if (!runtime.ok()) return;
+  auto exit = (*runtime)->ReadExit(pod->infra_container_id());
+  if (!exit.ok() || !exit->has_value()) return;
+  CRIO_LOG_WARN("pod={}: infra container exited with code {}: the pod is not ready", pod_id,
+                (*exit)->exit_code);
+  pod->set_state(v1::SANDBOX_NOTREADY);
+  if (Status st = state_->PutPod(*pod); !st.ok()) {
+    CRIO_LOG_WARN("pod={}: persist infra exit: {}", pod_id, st.message());
+  }
+  PublishPodEvent(v1::CONTAINER_STOPPED_EVENT, *pod);
 }
 
 }  // namespace crio::lifecycle

@@ -20,6 +20,7 @@
 #include "cgroups/cgroup_manager.h"
 #include "config/config.h"
 #include "image/image_manager.h"
+#include "lifecycle/events.h"
 #include "oci/handler.h"
 #include "state/state_store.h"
 #include "storage/store.h"
@@ -145,6 +146,13 @@ class Manager {
                                    const v1::LinuxContainerResources& overhead,
                                    const v1::LinuxContainerResources& resources);
 
+  // ---- Events (GetContainerEvents) ----
+  // CREATED, STARTED, STOPPED (the moment an exit is first recorded, whether an RPC or the exit
+  // watcher notices it) and DELETED for containers; for pods, with the pod id as container id:
+  // CREATED then STARTED (RunPodSandbox), STOPPED once (StopPodSandbox, or the infra container
+  // dying), DELETED (RemovePodSandbox).
+  EventHub& events() { return events_; }
+
  private:
   explicit Manager(ManagerDeps deps, std::unique_ptr<state::StateStore> state);
 
@@ -153,8 +161,26 @@ class Manager {
   // spec (lifecycle/spec_extensions.cc). InvalidArgument for an unresolvable CDI device.
   Status ApplySpecExtensions(nlohmann::json& spec, const v1::ContainerConfig& config,
                              const std::string& id);
-  // Reads the container's exit from the monitor when it is running; persists changes.
+  // Reads the container's exit from the monitor when it is running; persists changes and
+  // publishes STOPPED when it records the exit. Caller holds the container's lock.
   state::ContainerState Refresh(state::ContainerState ctr);
+  // Refresh for a listed container, under its lock when that is free (a busy lock means an
+  // operation on it is under way, which records any exit itself); nullopt once it is removed.
+  std::optional<state::ContainerState> RefreshListed(state::ContainerState listed);
+  // ---- Events and the exit watcher ----
+  // Watches container_exits_dir; without inotify exits are still noticed lazily.
+  void StartExitWatcher();
+  // conmon wrote `<exits_dir>/<id>`: records the exit of container `id`, or of the infra
+  // container of pod `id`. Runs on the watcher thread.
+  void OnExitFile(const std::string& id);
+  // Events were lost (inotify overflow): looks for exits of every running container and pod.
+  void RescanExits();
+  void RefreshById(const std::string& id);
+  // The infra container of ready pod `pod_id` exited: the pod is no longer ready (as CRI-O
+  // reports it); publishes the pod's STOPPED.
+  void OnInfraExit(const std::string& pod_id);
+  void PublishContainerEvent(v1::ContainerEventType type, const state::ContainerState& ctr);
+  void PublishPodEvent(v1::ContainerEventType type, const state::PodState& pod);
   Status StopContainerLocked(state::ContainerState& ctr, int64_t timeout_seconds);
   Status RemoveContainerLocked(const state::ContainerState& ctr);
   Status StopPodLocked(state::PodState& pod);
@@ -180,10 +206,13 @@ class Manager {
 
   ManagerDeps deps_;
   std::unique_ptr<state::StateStore> state_;
+  EventHub events_;
   std::mutex pause_mu_;
   bool pause_pull_running_ = false;                          // guarded by pause_mu_
   std::chrono::steady_clock::time_point pause_retry_after_;  // guarded by pause_mu_
-  std::jthread pause_puller_;  // last: joined before the members it uses go away
+  std::jthread pause_puller_;  // joined before the members it uses go away
+  // Last: stopped before the state and hub it uses go away. Null without inotify.
+  std::unique_ptr<FileArrivalWatcher> exit_watcher_;
 };
 
 // CRI-O's names: k8s_POD_<name>_<ns>_<uid>_<attempt> and k8s_<ctr>_<pod>_<ns>_<uid>_<attempt>.

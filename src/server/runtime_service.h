@@ -63,33 +63,36 @@ class RuntimeService final : public v1::RuntimeService::Service {
                                          const v1::UpdatePodSandboxResourcesRequest*,
                                          v1::UpdatePodSandboxResourcesResponse*) override;
 
-// RPCs whose issues have not landed yet answer UNIMPLEMENTED naming themselves.
-#define CRIO_PENDING_UNARY(Name)                                                         \
-  grpc::Status Name(grpc::ServerContext*, const v1::Name##Request*, v1::Name##Response*) \
-      override {                                                                         \
-    return Pending(#Name);                                                               \
+  // server/stats_rpcs.cc
+  grpc::Status ContainerStats(grpc::ServerContext*, const v1::ContainerStatsRequest*,
+                              v1::ContainerStatsResponse*) override;
+  grpc::Status ListContainerStats(grpc::ServerContext*, const v1::ListContainerStatsRequest*,
+                                  v1::ListContainerStatsResponse*) override;
+  grpc::Status StreamContainerStats(grpc::ServerContext*, const v1::StreamContainerStatsRequest*,
+                                    grpc::ServerWriter<v1::StreamContainerStatsResponse>*) override;
+  grpc::Status PodSandboxStats(grpc::ServerContext*, const v1::PodSandboxStatsRequest*,
+                               v1::PodSandboxStatsResponse*) override;
+  grpc::Status ListPodSandboxStats(grpc::ServerContext*, const v1::ListPodSandboxStatsRequest*,
+                                   v1::ListPodSandboxStatsResponse*) override;
+  grpc::Status StreamPodSandboxStats(
+      grpc::ServerContext*, const v1::StreamPodSandboxStatsRequest*,
+      grpc::ServerWriter<v1::StreamPodSandboxStatsResponse>*) override;
+  grpc::Status ListMetricDescriptors(grpc::ServerContext*, const v1::ListMetricDescriptorsRequest*,
+                                     v1::ListMetricDescriptorsResponse*) override;
+  grpc::Status ListPodSandboxMetrics(grpc::ServerContext*, const v1::ListPodSandboxMetricsRequest*,
+                                     v1::ListPodSandboxMetricsResponse*) override;
+  grpc::Status StreamPodSandboxMetrics(
+      grpc::ServerContext*, const v1::StreamPodSandboxMetricsRequest*,
+      grpc::ServerWriter<v1::StreamPodSandboxMetricsResponse>*) override;
+  // server/events_rpcs.cc
+  grpc::Status GetContainerEvents(grpc::ServerContext*, const v1::GetEventsRequest*,
+                                  grpc::ServerWriter<v1::ContainerEventResponse>*) override;
+
+  // Checkpointing (CRIU) is not supported.
+  grpc::Status CheckpointContainer(grpc::ServerContext*, const v1::CheckpointContainerRequest*,
+                                   v1::CheckpointContainerResponse*) override {
+    return Pending("CheckpointContainer");
   }
-#define CRIO_PENDING_STREAM(Name, Req, Resp)                                             \
-  grpc::Status Name(grpc::ServerContext*, const v1::Req*, grpc::ServerWriter<v1::Resp>*) \
-      override {                                                                         \
-    return Pending(#Name);                                                               \
-  }
-  CRIO_PENDING_UNARY(ContainerStats)
-  CRIO_PENDING_UNARY(ListContainerStats)
-  CRIO_PENDING_STREAM(StreamContainerStats, StreamContainerStatsRequest,
-                      StreamContainerStatsResponse)
-  CRIO_PENDING_UNARY(PodSandboxStats)
-  CRIO_PENDING_UNARY(ListPodSandboxStats)
-  CRIO_PENDING_STREAM(StreamPodSandboxStats, StreamPodSandboxStatsRequest,
-                      StreamPodSandboxStatsResponse)
-  CRIO_PENDING_UNARY(CheckpointContainer)
-  CRIO_PENDING_STREAM(GetContainerEvents, GetEventsRequest, ContainerEventResponse)
-  CRIO_PENDING_UNARY(ListMetricDescriptors)
-  CRIO_PENDING_UNARY(ListPodSandboxMetrics)
-  CRIO_PENDING_STREAM(StreamPodSandboxMetrics, StreamPodSandboxMetricsRequest,
-                      StreamPodSandboxMetricsResponse)
-#undef CRIO_PENDING_UNARY
-#undef CRIO_PENDING_STREAM
 
  private:
   static grpc::Status Pending(std::string_view rpc);

@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "image/image_manager.h"
 #include "lifecycle/manager.h"
+#include "stats/collector.h"
 #include "storage/store.h"
 #include "streaming/server.h"
 
@@ -23,6 +24,7 @@ class ServiceContext {
   lifecycle::Manager* lifecycle = nullptr;
   lifecycle::NetworkHook* network = nullptr;  // pod networking; readiness and pod CIDR go here
   streaming::StreamingServer* streaming = nullptr;  // Exec, Attach, PortForward URLs
+  stats::Collector* stats = nullptr;                // stats and pod metrics RPCs
 
   // A copy, so callers never hold the lock while working.
   config::Config ConfigSnapshot() const {

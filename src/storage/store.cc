@@ -454,6 +454,10 @@ std::string Store::LayerDiffPath(const std::string& chain_id) const {
   return absl::StrCat(layers_dir_, "/", std::string(StripSha256(chain_id)), "/diff");
 }
 
+std::string Store::WritableLayerDir(const std::string& container_id) const {
+  return absl::StrCat(ContainerDir(container_id), driver_ == "overlay" ? "/upper" : "/merged");
+}
+
 std::string Store::ContainerDir(const std::string& id) const {
   return absl::StrCat(containers_dir_, "/", id);
 }

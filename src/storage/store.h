@@ -219,6 +219,9 @@ class Store {
   // ---- Usage (CRI ImageFsInfo) ----
   // Bytes and inodes used under the layers dir / the containers dir (lstat walk, each inode
   // once, mounts below skipped), with the mount point of the filesystem holding it.
+  // The directory holding what container `id` wrote: the overlay upper dir, or (vfs) the copied
+  // rootfs. Computed, not looked up: cheap enough for every stats request.
+  std::string WritableLayerDir(const std::string& container_id) const;
   StatusOr<FsUsage> ImageFsUsage();
   StatusOr<FsUsage> ContainerFsUsage();
 

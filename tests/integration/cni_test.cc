@@ -621,6 +621,52 @@ TEST_F(CniTest, MissingPluginAndNoConfig_NotReadyWithReasonThenReadyAgain) {
   ExpectNothingLeft();
 }
 
+// Pod stats read the pod's own network namespace: eth0's counters grow with traffic the node
+// sends to the pod, and a host-network pod reports no interfaces of its own.
+TEST_F(CniTest, PodSandboxStats_ReportTheInterfaceOfThePodsNamespace) {
+  auto config = PodConfig("stats-net");
+  std::string id = MustRunPod(config);
+  ASSERT_FALSE(id.empty());
+  auto ips = PodIps(id);
+  ASSERT_EQ(ips.size(), 1u);
+  auto rx_packets_of_eth0 = [&]() -> std::optional<v1::NetworkInterfaceUsage> {
+    v1::PodSandboxStatsRequest req;
+    req.set_pod_sandbox_id(id);
+    v1::PodSandboxStatsResponse resp;
+    auto ctx = daemon_->Context();
+    grpc::Status st = rt().PodSandboxStats(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    if (!resp.stats().linux().has_network()) return std::nullopt;
+    return resp.stats().linux().network().default_interface();
+  };
+  auto before = rx_packets_of_eth0();
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(before->name(), "eth0");
+  // Connections to a closed port: each SYN reaches the pod's eth0 and gets a RST back.
+  for (int i = 0; i < 20; ++i) {
+    os::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(9);
+    ASSERT_EQ(::inet_pton(AF_INET, ips[0].c_str(), &addr.sin_addr), 1);
+    (void)::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  }
+  auto after = rx_packets_of_eth0();
+  ASSERT_TRUE(after.has_value());
+  EXPECT_GE(after->rx_bytes().value(), before->rx_bytes().value() + 20 * 40);
+  EXPECT_GT(after->tx_bytes().value(), before->tx_bytes().value());
+
+  std::string host = MustRunPod(PodConfig("stats-host", true));
+  ASSERT_FALSE(host.empty());
+  v1::ListPodSandboxStatsRequest req;
+  req.mutable_filter()->set_id(host);
+  v1::ListPodSandboxStatsResponse resp;
+  auto ctx = daemon_->Context();
+  ASSERT_TRUE(rt().ListPodSandboxStats(ctx.get(), req, &resp).ok());
+  ASSERT_EQ(resp.stats_size(), 1);
+  EXPECT_FALSE(resp.stats(0).linux().has_network());
+}
+
 TEST_F(CniTest, HostNetworkPod_SkipsCni) {
   std::string pod = MustRunPod(PodConfig("hostnet", /*host_network=*/true));
   ASSERT_FALSE(pod.empty());

@@ -24,6 +24,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -104,7 +105,8 @@ class UpdateTest : public ::testing::TestWithParam<std::string> {
         env_.Sub("cdi") + "\"]\n" +
         (CrunNeedsHybridWorkaround()
              ? "[crio.runtime.runtimes.crun]\nruntime_path = \"" + env_.Sub("crun-wrapper") + "\"\n"
-             : "");
+             : "") +
+        extra_config_;
     auto daemon = Daemon::Start(options);
     ASSERT_TRUE(daemon.ok()) << daemon.status();
     daemon_ = *std::move(daemon);
@@ -237,6 +239,7 @@ class UpdateTest : public ::testing::TestWithParam<std::string> {
 
   TempDir env_;
   RegistryFixture* registry_ = nullptr;
+  std::string extra_config_;  // appended to the daemon's config (whole TOML tables)
   std::string cgroup_parent_;
   std::unique_ptr<Daemon> daemon_;
   std::vector<std::string> pods_;
@@ -466,6 +469,216 @@ TEST(UserNamespaces, PodWithUsernsMappings_IsRefusedWithFailedPrecondition) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
   EXPECT_NE(st.error_message().find("user namespaces"), std::string::npos) << st.error_message();
   EXPECT_TRUE(resp.pod_sandbox_id().empty());
+}
+
+// ---- Stats and pod metrics ---------------------------------------------------------------------
+
+// The stats RPCs against real containers in their own cgroups (each pod has its own
+// cgroup_parent, as under the kubelet).
+class StatsTest : public UpdateTest {
+ protected:
+  v1::ContainerStats CtrStats(const std::string& id) {
+    v1::ContainerStatsRequest req;
+    req.set_container_id(id);
+    v1::ContainerStatsResponse resp;
+    auto ctx = daemon_->Context();
+    grpc::Status st = rt().ContainerStats(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.stats();
+  }
+  v1::PodSandboxStats PodStats(const std::string& id) {
+    v1::PodSandboxStatsRequest req;
+    req.set_pod_sandbox_id(id);
+    v1::PodSandboxStatsResponse resp;
+    auto ctx = daemon_->Context();
+    grpc::Status st = rt().PodSandboxStats(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.stats();
+  }
+  std::vector<v1::ContainerStats> ListCtrStats(const v1::ContainerStatsFilter& filter) {
+    v1::ListContainerStatsRequest req;
+    *req.mutable_filter() = filter;
+    v1::ListContainerStatsResponse resp;
+    auto ctx = daemon_->Context();
+    grpc::Status st = rt().ListContainerStats(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return {resp.stats().begin(), resp.stats().end()};
+  }
+  v1::ContainerConfig ScriptCtr(const std::string& name, const std::string& script) {
+    v1::ContainerConfig config = CtrConfig(name);
+    config.clear_command();
+    for (const char* arg : {"sh", "-c"}) config.add_command(arg);
+    config.add_command(script);
+    return config;
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Handlers, StatsTest, ::testing::Values("crun", "runc"), ParamName);
+
+TEST_P(StatsTest, CpuAndMemoryMoveWhenAContainerBurnsCpuAndAllocatesMemory) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  v1::PodSandboxConfig pod = PodConfig("stats");
+  std::string pod_id = RunPod(pod);
+  ASSERT_FALSE(pod_id.empty());
+  // 40 MB in the pod's /dev/shm (tmpfs pages are charged to the container and are not
+  // reclaimable file cache, so they count in the working set), then a busy loop.
+  std::string busy =
+      RunCtr(pod_id, pod,
+             ScriptCtr("busy", "head -c 40000000 /dev/zero > /dev/shm/fill; while :; do :; done"));
+  std::string idle = RunCtr(pod_id, pod, CtrConfig("idle"));
+  ASSERT_FALSE(busy.empty() || idle.empty());
+
+  ASSERT_TRUE(
+      Eventually([&] { return CtrStats(busy).memory().working_set_bytes().value() >= 40'000'000; },
+                 seconds(20)))
+      << CtrStats(busy).DebugString();
+  auto first = CtrStats(busy);
+  std::this_thread::sleep_for(seconds(2));
+  auto second = CtrStats(busy);
+  EXPECT_EQ(second.attributes().id(), busy);
+  EXPECT_EQ(second.attributes().metadata().name(), "busy");
+  // Two seconds of a busy loop: most of a core (the machine may be busy: at least a quarter).
+  const uint64_t cpu_delta = second.cpu().usage_core_nano_seconds().value() -
+                             first.cpu().usage_core_nano_seconds().value();
+  EXPECT_GE(cpu_delta, 500'000'000u) << second.DebugString();
+  EXPECT_GE(second.cpu().usage_nano_cores().value(), 250'000'000u) << second.DebugString();
+  EXPECT_GT(second.cpu().timestamp(), first.cpu().timestamp());
+  EXPECT_GE(second.memory().usage_bytes().value(), second.memory().working_set_bytes().value());
+  EXPECT_GT(second.memory().page_faults().value(), 0u);
+  // The idle container uses next to no CPU.
+  auto quiet = CtrStats(idle);
+  std::this_thread::sleep_for(seconds(1));
+  quiet = CtrStats(idle);
+  EXPECT_LT(quiet.cpu().usage_nano_cores().value(), 50'000'000u) << quiet.DebugString();
+  // The writable layer is measured in the background and shows up shortly.
+  ASSERT_TRUE(Eventually([&] { return CtrStats(busy).writable_layer().inodes_used().value() > 0; },
+                         seconds(15)));
+  EXPECT_FALSE(CtrStats(busy).writable_layer().fs_id().mountpoint().empty());
+
+  // The pod: its own cgroup holds both containers.
+  auto pod_stats = PodStats(pod_id);
+  EXPECT_EQ(pod_stats.attributes().id(), pod_id);
+  EXPECT_EQ(pod_stats.linux().containers_size(), 2);
+  EXPECT_GE(pod_stats.linux().memory().working_set_bytes().value(), 40'000'000u);
+  EXPECT_GE(pod_stats.linux().cpu().usage_core_nano_seconds().value(),
+            second.cpu().usage_core_nano_seconds().value());
+  EXPECT_GE(pod_stats.linux().process().process_count().value(), 3u);  // pause, busy, idle
+}
+
+TEST_P(StatsTest, FiltersAndUnknownIdsBehaveAsTheProtoSays) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  v1::PodSandboxConfig pod_a = PodConfig("filter-a");
+  v1::PodSandboxConfig pod_b = PodConfig("filter-b");
+  (*pod_b.mutable_labels())["tier"] = "b";
+  std::string a = RunPod(pod_a);
+  std::string b = RunPod(pod_b);
+  ASSERT_FALSE(a.empty() || b.empty());
+  v1::ContainerConfig labelled = CtrConfig("labelled");
+  (*labelled.mutable_labels())["app"] = "x";
+  std::string in_a = RunCtr(a, pod_a, labelled);
+  std::string in_b = RunCtr(b, pod_b, CtrConfig("plain"));
+  ASSERT_FALSE(in_a.empty() || in_b.empty());
+
+  v1::ContainerStatsFilter by_id;
+  by_id.set_id(in_b);
+  auto one = ListCtrStats(by_id);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].attributes().id(), in_b);
+  v1::ContainerStatsFilter by_pod;
+  by_pod.set_pod_sandbox_id(a);
+  auto of_a = ListCtrStats(by_pod);
+  ASSERT_EQ(of_a.size(), 1u);
+  EXPECT_EQ(of_a[0].attributes().id(), in_a);
+  v1::ContainerStatsFilter by_label;
+  (*by_label.mutable_label_selector())["app"] = "x";
+  auto labelled_stats = ListCtrStats(by_label);
+  ASSERT_EQ(labelled_stats.size(), 1u);
+  EXPECT_EQ(labelled_stats[0].attributes().labels().at("app"), "x");
+  EXPECT_EQ(ListCtrStats({}).size(), 2u);
+
+  v1::ListPodSandboxStatsRequest pods_req;
+  (*pods_req.mutable_filter()->mutable_label_selector())["tier"] = "b";
+  v1::ListPodSandboxStatsResponse pods_resp;
+  auto ctx = daemon_->Context();
+  ASSERT_TRUE(rt().ListPodSandboxStats(ctx.get(), pods_req, &pods_resp).ok());
+  ASSERT_EQ(pods_resp.stats_size(), 1);
+  EXPECT_EQ(pods_resp.stats(0).attributes().id(), b);
+
+  // Unknown ids: NOT_FOUND; missing ids: INVALID_ARGUMENT naming the field.
+  v1::ContainerStatsRequest unknown;
+  unknown.set_container_id("0123456789abcdef");
+  v1::ContainerStatsResponse unknown_resp;
+  auto ctx2 = daemon_->Context();
+  EXPECT_EQ(rt().ContainerStats(ctx2.get(), unknown, &unknown_resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::PodSandboxStatsRequest unknown_pod;
+  unknown_pod.set_pod_sandbox_id("0123456789abcdef");
+  v1::PodSandboxStatsResponse unknown_pod_resp;
+  auto ctx3 = daemon_->Context();
+  EXPECT_EQ(rt().PodSandboxStats(ctx3.get(), unknown_pod, &unknown_pod_resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::ContainerStatsRequest empty;
+  v1::ContainerStatsResponse empty_resp;
+  auto ctx4 = daemon_->Context();
+  grpc::Status st = rt().ContainerStats(ctx4.get(), empty, &empty_resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("container_id"), std::string::npos) << st.error_message();
+}
+
+TEST_P(StatsTest, OomKilledContainerReportsOomKilledAndCountsIt) {
+  extra_config_ = "[crio.stats]\nincluded_pod_metrics = [\"memory\", \"oom\", \"cpu\"]\n";
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  v1::PodSandboxConfig pod = PodConfig("oom");
+  std::string pod_id = RunPod(pod);
+  ASSERT_FALSE(pod_id.empty());
+  // A 100 MB shell variable under a 32 MB limit.
+  v1::ContainerConfig config =
+      ScriptCtr("hog", "sleep 1; x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo $x");
+  config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(32 << 20);
+  std::string id = RunCtr(pod_id, pod, config);
+  ASSERT_FALSE(id.empty());
+  v1::ContainerStatus status;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        status = CtrStatus(id);
+        return status.state() == v1::CONTAINER_EXITED;
+      },
+      seconds(30)));
+  EXPECT_EQ(status.reason(), "OOMKilled") << status.DebugString();
+  EXPECT_EQ(status.exit_code(), 137);
+
+  // The pod metrics: descriptors for the groups asked for, and the running container's series.
+  v1::ListMetricDescriptorsRequest dreq;
+  v1::ListMetricDescriptorsResponse dresp;
+  auto ctx = daemon_->Context();
+  ASSERT_TRUE(rt().ListMetricDescriptors(ctx.get(), dreq, &dresp).ok());
+  std::set<std::string> names;
+  for (const auto& d : dresp.descriptors()) names.insert(d.name());
+  EXPECT_TRUE(names.count("container_oom_events_total"));
+  EXPECT_TRUE(names.count("container_memory_working_set_bytes"));
+  EXPECT_TRUE(names.count("container_cpu_usage_seconds_total"));
+  EXPECT_FALSE(names.count("container_network_receive_bytes_total"));  // not included
+  std::string other = RunCtr(pod_id, pod, CtrConfig("survivor"));
+  ASSERT_FALSE(other.empty());
+  v1::ListPodSandboxMetricsRequest mreq;
+  v1::ListPodSandboxMetricsResponse mresp;
+  auto ctx2 = daemon_->Context();
+  ASSERT_TRUE(rt().ListPodSandboxMetrics(ctx2.get(), mreq, &mresp).ok());
+  ASSERT_EQ(mresp.pod_metrics_size(), 1);
+  EXPECT_EQ(mresp.pod_metrics(0).pod_sandbox_id(), pod_id);
+  ASSERT_EQ(mresp.pod_metrics(0).container_metrics_size(), 1);  // only the running one
+  const auto& cm = mresp.pod_metrics(0).container_metrics(0);
+  EXPECT_EQ(cm.container_id(), other);
+  bool saw_working_set = false;
+  for (const auto& m : cm.metrics()) {
+    if (m.name() != "container_memory_working_set_bytes") continue;
+    saw_working_set = true;
+    EXPECT_GT(m.value().value(), 0u);
+    EXPECT_EQ(m.metric_type(), v1::GAUGE);
+    ASSERT_EQ(m.label_values_size(), 3);
+    EXPECT_EQ(m.label_values(0), other);
+    EXPECT_EQ(m.label_values(1), "survivor");
+  }
+  EXPECT_TRUE(saw_working_set);
 }
 
 }  // namespace

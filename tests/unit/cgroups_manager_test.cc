@@ -530,6 +530,34 @@ TEST(CgroupfsManagerV1, ReadStats_ParsesCountersAndWorkingSet) {
   EXPECT_EQ(stats->pids_current, 3u);
 }
 
+TEST(CgroupfsManagerV1, ReadStats_MemoryDetailsLimitSwapAndOomKills) {
+  auto state = V1State();
+  auto mgr = Manager(state, HybridLayout());
+  ASSERT_TRUE(mgr->CreatePodCgroup("/k", "p").ok());
+  state->files["memory/k/crio-p/memory.usage_in_bytes"] = "1000000\n";
+  state->files["memory/k/crio-p/memory.stat"] =
+      "rss 1\ntotal_rss 600000\ntotal_pgfault 321\ntotal_pgmajfault 7\ntotal_inactive_file 0\n";
+  state->files["memory/k/crio-p/memory.limit_in_bytes"] = "2000000\n";
+  state->files["memory/k/crio-p/memory.memsw.usage_in_bytes"] = "1500000\n";
+  state->files["memory/k/crio-p/memory.oom_control"] =
+      "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n";
+  auto stats = mgr->ReadStats("/k/crio-p");
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->memory_rss_bytes, 600000u);
+  EXPECT_EQ(stats->memory_page_faults, 321u);
+  EXPECT_EQ(stats->memory_major_page_faults, 7u);
+  EXPECT_EQ(stats->memory_limit_bytes, 2000000u);
+  EXPECT_EQ(stats->swap_usage_bytes, 500000u);
+  EXPECT_EQ(stats->oom_kills, 2u);
+  EXPECT_FALSE(stats->cpu_pressure.has_value());  // v1 has no PSI
+
+  // No limit: the kernel's PAGE_COUNTER_MAX in bytes.
+  state->files["memory/k/crio-p/memory.limit_in_bytes"] = "9223372036854771712\n";
+  stats = mgr->ReadStats("/k/crio-p");
+  ASSERT_TRUE(stats.ok());
+  EXPECT_FALSE(stats->memory_limit_bytes.has_value());
+}
+
 TEST(CgroupfsManagerV1, ReadStats_MissingCgroup_NotFound) {
   auto mgr = Manager(V1State(), HybridLayout());
   EXPECT_TRUE(absl::IsNotFound(mgr->ReadStats("/nope").status()));
@@ -622,6 +650,51 @@ TEST(CgroupfsManagerV2, ReadStats_UsageUsecToNs) {
   EXPECT_EQ(stats->memory_working_set_bytes, 7168u);
   EXPECT_EQ(stats->cpu_usage_ns, 2500000u);
   EXPECT_EQ(stats->pids_current, 2u);
+}
+
+TEST(CgroupfsManagerV2, ReadStats_MemoryDetailsSwapOomAndPressure) {
+  auto state = V2State("cpu memory pids io");
+  auto mgr = Manager(state, V2Layout());
+  ASSERT_TRUE(mgr->CreatePodCgroup("/k", "p").ok());
+  state->files["k/crio-p/memory.current"] = "8192\n";
+  state->files["k/crio-p/memory.stat"] =
+      "anon 4096\nfile 100\ninactive_file 1024\npgfault 55\npgmajfault 3\n";
+  state->files["k/crio-p/memory.max"] = "max\n";
+  state->files["k/crio-p/memory.swap.current"] = "4096\n";
+  state->files["k/crio-p/memory.swap.max"] = "1048576\n";
+  state->files["k/crio-p/memory.events"] = "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n";
+  state->files["k/crio-p/cpu.pressure"] =
+      "some avg10=1.50 avg60=0.25 avg300=0.00 total=123456\n"
+      "full avg10=0.00 avg60=0.00 avg300=0.00 total=42\n";
+  state->files["k/crio-p/memory.pressure"] =
+      "some avg10=0.00 avg60=0.00 avg300=0.00 total=9\n"
+      "full avg10=0.00 avg60=0.00 avg300=0.00 total=8\n";
+  auto stats = mgr->ReadStats("/k/crio-p");
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(stats->memory_rss_bytes, 4096u);
+  EXPECT_EQ(stats->memory_page_faults, 55u);
+  EXPECT_EQ(stats->memory_major_page_faults, 3u);
+  EXPECT_FALSE(stats->memory_limit_bytes.has_value());
+  EXPECT_EQ(stats->swap_usage_bytes, 4096u);
+  EXPECT_EQ(stats->swap_limit_bytes, 1048576u);
+  EXPECT_EQ(stats->oom_kills, 1u);
+  ASSERT_TRUE(stats->cpu_pressure && stats->cpu_pressure->some && stats->cpu_pressure->full);
+  EXPECT_DOUBLE_EQ(stats->cpu_pressure->some->avg10, 1.5);
+  EXPECT_DOUBLE_EQ(stats->cpu_pressure->some->avg60, 0.25);
+  EXPECT_EQ(stats->cpu_pressure->some->total_us, 123456u);
+  EXPECT_EQ(stats->cpu_pressure->full->total_us, 42u);
+  ASSERT_TRUE(stats->memory_pressure && stats->memory_pressure->full);
+  EXPECT_EQ(stats->memory_pressure->full->total_us, 8u);
+  EXPECT_FALSE(stats->io_pressure.has_value());  // no io.pressure file
+}
+
+TEST(ParsePressure, CpuFileWithoutFullLineAndGarbage) {
+  auto psi = ParsePressure("some avg10=0.10 avg60=0.20 avg300=0.30 total=5\nbogus\n");
+  ASSERT_TRUE(psi.some.has_value());
+  EXPECT_FALSE(psi.full.has_value());
+  EXPECT_DOUBLE_EQ(psi.some->avg300, 0.3);
+  EXPECT_EQ(psi.some->total_us, 5u);
+  EXPECT_FALSE(ParsePressure("").some.has_value());
 }
 
 TEST(CgroupfsManagerV2, ReadStats_ControllerNotEnabled_CounterMissing) {

@@ -1,0 +1,58 @@
+#pragma once
+// What the stats and pod metrics RPCs report, measured once per request: each container's
+// cgroup sample and writable layer, each pod's cgroup (or the sum of its containers when pods
+// share a parent cgroup) and network interfaces.
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api.pb.h"
+#include "server/service_context.h"
+#include "stats/collector.h"
+
+namespace crio::server {
+
+namespace v1 = ::runtime::v1;
+
+struct ContainerUsage {
+  state::ContainerState container;
+  std::optional<stats::CgroupSample> cgroup;  // nullopt when not running
+  std::optional<stats::LayerUsage> layer;     // nullopt until first measured
+};
+
+struct PodUsage {
+  state::PodState pod;
+  std::vector<ContainerUsage> containers;
+  std::optional<stats::CgroupSample> cgroup;
+  std::optional<std::vector<stats::InterfaceCounters>> interfaces;  // nullopt: host network
+};
+
+// Collector keys: containers and pods share the collector's maps.
+inline std::string ContainerKey(const std::string& id) { return "ctr:" + id; }
+inline std::string PodKey(const std::string& id) { return "pod:" + id; }
+
+class StatsUsage {
+ public:
+  explicit StatsUsage(ServiceContext& ctx);
+
+  std::vector<ContainerUsage> Containers(std::vector<state::ContainerState> containers);
+  std::vector<PodUsage> Pods(const std::vector<state::PodState>& pods);
+  // Forgets the collector's state for containers and pods not among `usages` (call after a
+  // List request without a filter, which saw every one).
+  void RetainOnly(const std::vector<ContainerUsage>& usages);
+  void RetainOnly(const std::vector<PodUsage>& usages);
+
+  void FillContainerStats(const ContainerUsage& usage, v1::ContainerStats* out);
+  void FillPodStats(const PodUsage& usage, v1::PodSandboxStats* out);
+
+ private:
+  std::optional<std::vector<stats::InterfaceCounters>> PodInterfaces(const PodUsage& usage);
+  const std::string& ContainerFsMountpoint();
+
+  ServiceContext& ctx_;
+  std::string mountpoint_;
+};
+
+}  // namespace crio::server
