@@ -3,6 +3,9 @@
 // Generated CRI headers (through lifecycle/manager.h) must precede <signal.h>: the CRI Signal
 // enum's values clash with its macros.
 #include "lifecycle/manager.h"
+#include "metrics/crio_metrics.h"
+#include "metrics/process_metrics.h"
+#include "metrics/server.h"
 
 #include <signal.h>
 #include <sys/socket.h>
@@ -91,6 +94,7 @@ void ReloadConfig(const Options& options, server::ServiceContext& ctx) {
   for (const auto& change : changes) {
     CRIO_LOG_INFO("reload: {}", change);
   }
+  metrics::Crio().SetDefaultRuntime(ctx.ConfigSnapshot().runtime.default_runtime);
   if (auto level = log::ParseLevel(ctx.ConfigSnapshot().runtime.log_level); level.ok()) {
     log::SetLevel(*level);
   }
@@ -155,6 +159,22 @@ network::CniOptions CniOptionsFrom(const config::Config& cfg) {
 }
 
 // [crio.api] stream_* as the streaming server takes them.
+// [crio.metrics]: the CRI-O collectors and process metrics on metrics_host:metrics_port (and
+// metrics_socket). Null when metrics are off.
+StatusOr<std::unique_ptr<metrics::MetricsServer>> StartMetrics(const config::Config& config) {
+  if (!config.metrics.enable_metrics) return std::unique_ptr<metrics::MetricsServer>();
+  RETURN_IF_ERROR(metrics::Crio().Configure(metrics::DefaultRegistry(),
+                                            {.collectors = config.metrics.metrics_collectors,
+                                             .default_runtime = config.runtime.default_runtime}));
+  metrics::RegisterProcessCollector(metrics::DefaultRegistry());
+  ASSIGN_OR_RETURN(auto server,
+                   metrics::MetricsServer::Start(config.metrics, metrics::DefaultRegistry()));
+  CRIO_LOG_INFO(
+      "metrics on {}:{}{}", config.metrics.metrics_host, server->port(),
+      config.metrics.metrics_socket.empty() ? "" : " and " + config.metrics.metrics_socket);
+  return server;
+}
+
 // [crio.stats]: collection_period (stats_collection_period is its older name) and the writable
 // layer walk, which runs off the request path.
 stats::CollectorOptions StatsOptionsFrom(const config::StatsConfig& config) {
@@ -268,6 +288,8 @@ Status Run(Options options) {
   ctx.lifecycle = lifecycle_manager.get();
   ctx.network = network.get();
   ctx.streaming = streaming_server.get();
+  ASSIGN_OR_RETURN(std::unique_ptr<metrics::MetricsServer> metrics_server,
+                   StartMetrics(options.config));
   ASSIGN_OR_RETURN(std::unique_ptr<server::CriServer> server,
                    server::CriServer::Start(ctx, socket_path));
   if (::chmod(socket_path.c_str(), 0660) != 0) {
@@ -290,6 +312,7 @@ Status Run(Options options) {
   // In-flight calls get the grace period to finish; new calls are refused.
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   streaming_server->Stop();  // open sessions end; their containers keep running
+  if (metrics_server) metrics_server->Stop();
   if (::unlink(socket_path.c_str()) != 0 && errno != ENOENT) {
     CRIO_LOG_WARN("remove socket {}: {}", socket_path, std::strerror(errno));
   }

@@ -1,5 +1,7 @@
 #include "image/image_manager.h"
 
+#include "metrics/crio_metrics.h"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -91,7 +93,11 @@ StatusOr<PullResult> ImageManager::Pull(const std::string& image, const AuthConf
   for (const PullSource& source : sources) {
     RETURN_IF_ERROR(policy.Evaluate(source.logical));
     auto result = PullFrom(source, auth);
-    if (result.ok()) return result;
+    if (result.ok()) {
+      metrics::Crio().RecordImagePullSuccess();
+      return result;
+    }
+    metrics::Crio().RecordImagePullFailure(metrics::PullFailureLabel(result.status()));
     last_error = Annotate(result.status(), absl::StrCat("pull ", source.logical.String(), " from ",
                                                         source.reference.domain));
     CRIO_LOG_WARN("image={} source={}: {}", image, source.reference.String(), last_error.message());
@@ -234,7 +240,12 @@ Status ImageManager::DownloadLayer(RegistryClient& client, const std::string& re
                                    const ParentReady& parent_ready, PullStats& stats) {
   RETURN_IF_ERROR(LayerCompressionForMediaType(blob.media_type).status());
   auto writer_or = store_.BeginLayer(chain_id, parent_chain_id);
-  if (writer_or.status().code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
+  if (writer_or.status().code() == absl::StatusCode::kAlreadyExists) {
+    metrics::Crio().RecordImageLayerReuse(blob.digest);
+    metrics::Crio().RecordImagePullSkippedBytes(
+        static_cast<uint64_t>(std::max<int64_t>(0, blob.size)));
+    return absl::OkStatus();
+  }
   if (!writer_or.ok()) return writer_or.status();
   std::unique_ptr<storage::LayerWriter> writer = *std::move(writer_or);
 
@@ -278,6 +289,8 @@ Status ImageManager::DownloadLayer(RegistryClient& client, const std::string& re
                                  static_cast<int64_t>(extracted->uncompressed_bytes)));
   stats.layers_downloaded = 1;
   stats.bytes_downloaded = fetched;
+  metrics::Crio().RecordImagePullBytes(blob.media_type, fetched, fetched);
+  metrics::Crio().RecordImagePullLayerSize(fetched);
   CRIO_LOG_DEBUG("layer={} chain={} committed ({} bytes compressed, {} unpacked)", blob.digest,
                  chain_id, fetched, extracted->uncompressed_bytes);
   return absl::OkStatus();

@@ -30,10 +30,10 @@ struct EventHub::Core {
   const size_t capacity;
   mutable std::mutex mu;
   std::vector<std::shared_ptr<Subscriber>> subscribers;  // live ones, guarded by mu
-  uint64_t next_id = 1;                                   // guarded by mu
-  uint64_t dropped = 0;                                   // guarded by mu
-  bool shut_down = false;                                 // guarded by mu
-  std::function<void()> drop_hook;                        // guarded by mu
+  uint64_t next_id = 1;                                  // guarded by mu
+  uint64_t dropped = 0;                                  // guarded by mu
+  bool shut_down = false;                                // guarded by mu
+  std::function<void()> drop_hook;                       // guarded by mu
 
   // Ends `sub` with `why` and forgets it. Caller holds mu.
   void EndLocked(const std::shared_ptr<Subscriber>& sub, Status why) {
@@ -108,8 +108,8 @@ void EventHub::Publish(ContainerEvent event) {
     hook = core_->drop_hook;
   }
   for (const auto& sub : dropped) {
-    CRIO_LOG_WARN("events: dropping subscriber={} ({}): its queue of {} events is full",
-                  sub->id, sub->name, core_->capacity);
+    CRIO_LOG_WARN("events: dropping subscriber={} ({}): its queue of {} events is full", sub->id,
+                  sub->name, core_->capacity);
     if (hook) hook();
   }
 }
@@ -143,8 +143,7 @@ EventHub::Subscription::~Subscription() {
   std::lock_guard lock(core_->mu);
   if (subscriber_->ended.ok()) {
     std::erase(core_->subscribers, subscriber_);
-    CRIO_LOG_DEBUG("events: subscriber={} ({}) unsubscribed", subscriber_->id,
-                   subscriber_->name);
+    CRIO_LOG_DEBUG("events: subscriber={} ({}) unsubscribed", subscriber_->id, subscriber_->name);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "server/cri_server.h"
 
+#include "metrics/grpc_interceptor.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include "server/image_service.h"
@@ -33,6 +35,10 @@ StatusOr<std::unique_ptr<CriServer>> CriServer::Start(ServiceContext& ctx,
   builder.SetMaxReceiveMessageSize(static_cast<int>(api.grpc_max_recv_msg_size));
   builder.RegisterService(&impl->runtime_service);
   builder.RegisterService(&impl->image_service);
+  // Operation counts and latencies per RPC for the Prometheus endpoint (a no-op when disabled).
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<metrics::OperationsInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   impl->server = builder.BuildAndStart();
   if (!impl->server) {
     return Unavailable(absl::StrCat("cannot serve gRPC on ", socket_path));

@@ -1,13 +1,19 @@
 // The real crio daemon on a temporary socket: CRI basics, signals, configuration.
 #include "daemon_harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include <filesystem>
+#include <map>
+#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -129,6 +135,103 @@ TEST(Daemon, UnimplementedRpc_ReturnsUnimplementedNamingTheRpc) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_NE(st.error_message().find("CheckpointContainer"), std::string::npos)
       << st.error_message();
+}
+
+// GET `path` over the unix socket `socket` with libcurl; returns the body ("" on failure).
+std::string HttpGetUnix(const std::string& socket, const std::string& path, long* code) {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  if (!curl) return body;
+  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, ("http://localhost" + path).c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) -> size_t {
+        static_cast<std::string*>(out)->append(data, size * n);
+        return size * n;
+      });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  if (curl_easy_perform(curl) == CURLE_OK && code) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
+  }
+  curl_easy_cleanup(curl);
+  return body;
+}
+
+// A TCP port on 127.0.0.1 that nothing listens on right now (the config refuses port 0).
+int FreeLocalPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Prometheus text format: "name{labels} value" per sample line -> value, keyed by everything
+// before the value.
+std::map<std::string, double> ParseSamples(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
+TEST(Daemon, Metrics_ScrapeCountsTheOperationsPerformed) {
+  TempDir tmp;
+  const std::string socket = tmp.Sub("metrics.sock");
+  auto d = StartOrDie({.config_text = "[crio.metrics]\nenable_metrics = true\nmetrics_port = " +
+                                      std::to_string(FreeLocalPort()) + "\nmetrics_socket = \"" +
+                                      socket + "\"\n"});
+  ASSERT_TRUE(d);
+  long code = 0;
+  auto before = ParseSamples(HttpGetUnix(socket, "/metrics", &code));
+  ASSERT_EQ(code, 200);
+  for (int i = 0; i < 3; ++i) {
+    v1::VersionRequest req;
+    v1::VersionResponse resp;
+    auto ctx = d->Context();
+    ASSERT_TRUE(d->runtime().Version(ctx.get(), req, &resp).ok());
+  }
+  for (int i = 0; i < 2; ++i) {
+    v1::PodSandboxStatusRequest req;
+    req.set_pod_sandbox_id("0123456789abcdef");
+    v1::PodSandboxStatusResponse resp;
+    auto ctx = d->Context();
+    EXPECT_EQ(d->runtime().PodSandboxStatus(ctx.get(), req, &resp).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
+  const std::string text = HttpGetUnix(socket, "/metrics", &code);
+  ASSERT_EQ(code, 200);
+  auto after = ParseSamples(text);
+  auto delta = [&](const std::string& series) { return after[series] - before[series]; };
+  const std::string ops = "container_runtime_crio_operations_total";
+  const std::string errors = "container_runtime_crio_operations_errors_total";
+  EXPECT_EQ(delta(ops + "{operation=\"Version\"}"), 3) << text;
+  EXPECT_EQ(delta(ops + "{operation=\"PodSandboxStatus\"}"), 2) << text;
+  EXPECT_EQ(delta(errors + "{operation=\"PodSandboxStatus\"}"), 2) << text;
+  EXPECT_EQ(delta(errors + "{operation=\"Version\"}"), 0) << text;
+  EXPECT_GT(after["process_resident_memory_bytes"], 1e6) << text;
+  EXPECT_GE(after["process_open_fds"], 3) << text;
+  EXPECT_EQ(after["container_runtime_crio_default_runtime{runtime=\"crun\"}"] +
+                after["container_runtime_crio_default_runtime{runtime=\"runc\"}"],
+            1)
+      << text;
+  EXPECT_NE(text.find("# TYPE container_runtime_crio_operations_total counter"), std::string::npos);
+  HttpGetUnix(socket, "/nope", &code);
+  EXPECT_EQ(code, 404);
 }
 
 TEST(Daemon, MaxRecvMsgSize_OversizedRequestIsRefused) {

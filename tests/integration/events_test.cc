@@ -13,6 +13,7 @@
 // clang-format on
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -337,13 +338,12 @@ TEST_P(EventsTest, ContainerLifecycle_CreatedStartedStoppedDeletedInOrderWithSta
   st = RemoveCtr(id);
   ASSERT_TRUE(st.ok()) << st.error_message();
 
-  ASSERT_TRUE(stream.WaitFor(id, v1::CONTAINER_DELETED_EVENT))
-      << stream.Ended() << "\n" << Join(stream.Summary());
+  ASSERT_TRUE(stream.WaitFor(id, v1::CONTAINER_DELETED_EVENT)) << stream.Ended() << "\n"
+                                                               << Join(stream.Summary());
   auto events = stream.EventsOf(id);
-  ASSERT_EQ(Types(events),
-            (std::vector<v1::ContainerEventType>{
-                v1::CONTAINER_CREATED_EVENT, v1::CONTAINER_STARTED_EVENT,
-                v1::CONTAINER_STOPPED_EVENT, v1::CONTAINER_DELETED_EVENT}))
+  ASSERT_EQ(Types(events), (std::vector<v1::ContainerEventType>{
+                               v1::CONTAINER_CREATED_EVENT, v1::CONTAINER_STARTED_EVENT,
+                               v1::CONTAINER_STOPPED_EVENT, v1::CONTAINER_DELETED_EVENT}))
       << Join(stream.Summary());
   const v1::ContainerState expected_state[] = {v1::CONTAINER_CREATED, v1::CONTAINER_RUNNING,
                                                v1::CONTAINER_EXITED, v1::CONTAINER_EXITED};
@@ -387,10 +387,10 @@ TEST_P(EventsTest, ExitWhileIdle_ArrivesAsStoppedWithTheExitCode) {
   EXPECT_EQ(status->exit_code(), 3);
   EXPECT_EQ(status->reason(), "Error");
   EXPECT_EQ(stopped->pod_sandbox_status().id(), pod_id);
-  EXPECT_EQ(Types(stream.EventsOf(id)),
-            (std::vector<v1::ContainerEventType>{v1::CONTAINER_CREATED_EVENT,
-                                                 v1::CONTAINER_STARTED_EVENT,
-                                                 v1::CONTAINER_STOPPED_EVENT}));
+  EXPECT_EQ(
+      Types(stream.EventsOf(id)),
+      (std::vector<v1::ContainerEventType>{v1::CONTAINER_CREATED_EVENT, v1::CONTAINER_STARTED_EVENT,
+                                           v1::CONTAINER_STOPPED_EVENT}));
 
   // The exit was recorded, not only announced: a later stop sends no second STOPPED.
   st = StopCtr(id);
@@ -469,6 +469,19 @@ TEST_P(EventsTest, PodSandboxEvents_CreatedStartedStoppedOnceDeleted) {
                   v1::CONTAINER_STOPPED_EVENT, v1::CONTAINER_DELETED_EVENT}))
         << Join(stream.Summary());
   }
+}
+
+// A daemon shutting down ends open event streams (the client must relist elsewhere) instead of
+// waiting for them.
+TEST_P(EventsTest, Shutdown_EndsOpenStreams) {
+  auto stream = std::make_unique<EventStream>(rt());
+  ASSERT_TRUE(daemon_->Signal(SIGTERM).ok());
+  auto code = daemon_->WaitExit(milliseconds(15000));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0) << daemon_->Log();
+  EXPECT_FALSE(
+      stream->WaitFor([](const v1::ContainerEventResponse&) { return false; }, seconds(10)));
+  EXPECT_NE(stream->Ended(), "open");
 }
 
 }  // namespace

@@ -194,9 +194,8 @@ class FileArrivalWatcherTest : public ::testing::Test {
 
   bool WaitFor(const std::string& name, milliseconds timeout = milliseconds(5000)) {
     std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] {
-      return std::find(seen_.begin(), seen_.end(), name) != seen_.end();
-    });
+    return cv_.wait_for(lock, timeout,
+                        [&] { return std::find(seen_.begin(), seen_.end(), name) != seen_.end(); });
   }
   void OnFile(const std::string& name) {
     std::lock_guard lock(mu_);
@@ -223,7 +222,8 @@ TEST_F(FileArrivalWatcherTest, ReportsWrittenAndMovedInFiles) {
 }
 
 TEST_F(FileArrivalWatcherTest, StopsPromptlyWhenIdle) {
-  auto watcher = FileArrivalWatcher::Start(dir_, [](const std::string&) {}, [] {});
+  auto watcher = FileArrivalWatcher::Start(
+      dir_, [](const std::string&) {}, [] {});
   ASSERT_TRUE(watcher.ok()) << watcher.status();
   const auto start = std::chrono::steady_clock::now();
   watcher->reset();
@@ -231,8 +231,8 @@ TEST_F(FileArrivalWatcherTest, StopsPromptlyWhenIdle) {
 }
 
 TEST_F(FileArrivalWatcherTest, MissingDirectoryIsAnError) {
-  auto watcher =
-      FileArrivalWatcher::Start(dir_ + "/absent", [](const std::string&) {}, [] {});
+  auto watcher = FileArrivalWatcher::Start(
+      dir_ + "/absent", [](const std::string&) {}, [] {});
   EXPECT_FALSE(watcher.ok());
 }
 
