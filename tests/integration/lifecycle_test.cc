@@ -1521,6 +1521,23 @@ TEST_F(LifecycleTest, Crictl_PodContainerExecLogsStopRemove_EndToEnd) {
       seconds(10)))
       << run({"logs", ctr_id}).output;
 
+  // Stats: crictl stats (ListContainerStats, sampled twice for the CPU column) and statsp.
+  auto stats = run({"stats", "-o", "json", "--id", ctr_id});
+  EXPECT_EQ(stats.exit_code, 0) << stats.output;
+  if (stats.exit_code == 0) {
+    auto json = nlohmann::json::parse(stats.output);
+    ASSERT_EQ(json["stats"].size(), 1u) << stats.output;
+    EXPECT_EQ(json["stats"][0]["attributes"]["id"], ctr_id);
+    EXPECT_GT(
+        std::stoull(json["stats"][0]["memory"]["workingSetBytes"]["value"].get<std::string>()), 0u)
+        << stats.output;
+  }
+  auto stats_table = run({"stats"});
+  EXPECT_TRUE(Contains(stats_table.output, ctr_id.substr(0, 13))) << stats_table.output;
+  auto statsp = run({"statsp", "-o", "json"});
+  EXPECT_EQ(statsp.exit_code, 0) << statsp.output;
+  EXPECT_TRUE(Contains(statsp.output, pod_id)) << statsp.output;
+
   auto stop = run({"stop", "--timeout", "5", ctr_id});
   EXPECT_EQ(stop.exit_code, 0) << stop.output;
   v1::ContainerStatus status;
