@@ -309,7 +309,9 @@ Status Run(Options options) {
     break;
   }
 
-  // In-flight calls get the grace period to finish; new calls are refused.
+  // Open event streams end at once; other in-flight calls get the grace period to finish, new
+  // calls are refused.
+  lifecycle_manager->events().Shutdown();
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   streaming_server->Stop();  // open sessions end; their containers keep running
   if (metrics_server) metrics_server->Stop();

@@ -556,6 +556,7 @@ ContainerState Manager::Refresh(ContainerState ctr) {
   ctr.set_finished_at(ToNs((*exit)->finished));
   auto oom = (*runtime)->WasOomKilled(ctr.id());
   ctr.set_reason(ExitReason(ctr, oom.ok() && *oom));
+  if (oom.ok() && *oom) metrics::Crio().RecordOom(ctr.name());
   ctr.set_pid(0);
   Status st = state_->PutContainer(ctr);
   if (!st.ok()) CRIO_LOG_WARN("container={}: persist exit: {}", ctr.id(), st.message());

@@ -1,5 +1,6 @@
 // The real crio daemon on a temporary socket: CRI basics, signals, configuration.
 #include "daemon_harness.h"
+#include "test_util.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -135,58 +136,6 @@ TEST(Daemon, UnimplementedRpc_ReturnsUnimplementedNamingTheRpc) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNIMPLEMENTED);
   EXPECT_NE(st.error_message().find("CheckpointContainer"), std::string::npos)
       << st.error_message();
-}
-
-// GET `path` over the unix socket `socket` with libcurl; returns the body ("" on failure).
-std::string HttpGetUnix(const std::string& socket, const std::string& path, long* code) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  if (!curl) return body;
-  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, ("http://localhost" + path).c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-  curl_easy_setopt(
-      curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) -> size_t {
-        static_cast<std::string*>(out)->append(data, size * n);
-        return size * n;
-      });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  if (curl_easy_perform(curl) == CURLE_OK && code) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
-  }
-  curl_easy_cleanup(curl);
-  return body;
-}
-
-// A TCP port on 127.0.0.1 that nothing listens on right now (the config refuses port 0).
-int FreeLocalPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
-// Prometheus text format: "name{labels} value" per sample line -> value, keyed by everything
-// before the value.
-std::map<std::string, double> ParseSamples(const std::string& text) {
-  std::map<std::string, double> out;
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    size_t space = line.rfind(' ');
-    if (space == std::string::npos) continue;
-    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return out;
 }
 
 TEST(Daemon, Metrics_ScrapeCountsTheOperationsPerformed) {

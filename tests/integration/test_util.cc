@@ -1,11 +1,16 @@
 #include "test_util.h"
 
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -140,6 +145,58 @@ bool CrunNeedsHybridWorkaround() {
   std::ifstream controllers(std::string(kCgroupRoot) + "/unified/cgroup.controllers");
   std::string first;
   return static_cast<bool>(controllers >> first);
+}
+
+// GET `path` over the unix socket `socket` with libcurl; returns the body ("" on failure).
+std::string HttpGetUnix(const std::string& socket, const std::string& path, long* code) {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  if (!curl) return body;
+  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, ("http://localhost" + path).c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) -> size_t {
+        static_cast<std::string*>(out)->append(data, size * n);
+        return size * n;
+      });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  if (curl_easy_perform(curl) == CURLE_OK && code) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, code);
+  }
+  curl_easy_cleanup(curl);
+  return body;
+}
+
+// A TCP port on 127.0.0.1 that nothing listens on right now (the config refuses port 0).
+int FreeLocalPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Prometheus text format: "name{labels} value" per sample line -> value, keyed by everything
+// before the value.
+std::map<std::string, double> ParseSamples(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
 }
 
 }  // namespace crio::testing

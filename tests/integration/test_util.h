@@ -3,6 +3,7 @@
 // inspection functions (PATH lookup, polling, cgroup trees).
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,13 @@ void RemoveCgroupTree(const std::string& dir);
 // not supported"); there tests run crun behind a wrapper hiding /sys/fs/cgroup/unified in a
 // private mount namespace. runc handles hybrid mode itself.
 bool CrunNeedsHybridWorkaround();
+
+// GET `path` over the unix socket `socket` (libcurl); the body, "" on failure; `code` gets the
+// HTTP status.
+std::string HttpGetUnix(const std::string& socket, const std::string& path, long* code);
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+int FreeLocalPort();
+// Prometheus text format: each sample line's "name{labels}" -> value.
+std::map<std::string, double> ParseSamples(const std::string& text);
 
 }  // namespace crio::testing

@@ -625,7 +625,11 @@ TEST_P(StatsTest, FiltersAndUnknownIdsBehaveAsTheProtoSays) {
 }
 
 TEST_P(StatsTest, OomKilledContainerReportsOomKilledAndCountsIt) {
-  extra_config_ = "[crio.stats]\nincluded_pod_metrics = [\"memory\", \"oom\", \"cpu\"]\n";
+  const std::string metrics_socket = env_.Sub("metrics.sock");
+  extra_config_ =
+      "[crio.stats]\nincluded_pod_metrics = [\"memory\", \"oom\", \"cpu\"]\n"
+      "[crio.metrics]\nenable_metrics = true\nmetrics_port = " +
+      std::to_string(FreeLocalPort()) + "\nmetrics_socket = \"" + metrics_socket + "\"\n";
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
   v1::PodSandboxConfig pod = PodConfig("oom");
   std::string pod_id = RunPod(pod);
@@ -645,6 +649,20 @@ TEST_P(StatsTest, OomKilledContainerReportsOomKilledAndCountsIt) {
       seconds(30)));
   EXPECT_EQ(status.reason(), "OOMKilled") << status.DebugString();
   EXPECT_EQ(status.exit_code(), 137);
+  // The Prometheus endpoint counted it, in total and under the container's name.
+  long code = 0;
+  const std::string scrape = HttpGetUnix(metrics_socket, "/metrics", &code);
+  ASSERT_EQ(code, 200);
+  auto samples = ParseSamples(scrape);
+  EXPECT_EQ(samples["container_runtime_crio_containers_oom_total"], 1) << scrape;
+  bool named = false;
+  for (const auto& [series, value] : samples) {
+    if (series.starts_with("container_runtime_crio_containers_oom_count_total{") &&
+        Contains(series, "k8s_hog_oom_")) {
+      named = value == 1;
+    }
+  }
+  EXPECT_TRUE(named) << scrape;
 
   // The pod metrics: descriptors for the groups asked for, and the running container's series.
   v1::ListMetricDescriptorsRequest dreq;
