@@ -25,8 +25,8 @@ struct Flags {
   std::string config_file = config::kDefaultConfigFile;
   std::string config_dir = config::kDefaultConfigDir;
   std::string listen, root, runroot, log_level, cgroup_manager, default_runtime, pause_image,
-      signature_policy, cni_config_dir;
-  std::vector<std::string> cni_plugin_dirs;
+      signature_policy, cni_config_dir, metrics_host, metrics_socket, metrics_cert, metrics_key;
+  std::vector<std::string> cni_plugin_dirs, metrics_collectors;
   bool enable_metrics = false;
   int64_t metrics_port = 0;
   std::vector<std::pair<CLI::Option*, std::function<void(config::Config&)>>> setters;
@@ -82,6 +82,21 @@ void RegisterFlags(CLI::App& app, Flags& f) {
   AddOverride(app, f, "--metrics-port", f.metrics_port, "CONTAINER_METRICS_PORT",
               "Port of the metrics endpoint",
               [&f](config::Config& c) { c.metrics.metrics_port = f.metrics_port; });
+  AddOverride(app, f, "--metrics-host", f.metrics_host, "CONTAINER_METRICS_HOST",
+              "Address of the metrics endpoint",
+              [&f](config::Config& c) { c.metrics.metrics_host = f.metrics_host; });
+  AddOverride(app, f, "--metrics-socket", f.metrics_socket, "CONTAINER_METRICS_SOCKET",
+              "Unix socket the metrics endpoint also listens on",
+              [&f](config::Config& c) { c.metrics.metrics_socket = f.metrics_socket; });
+  AddOverride(app, f, "--metrics-cert", f.metrics_cert, "CONTAINER_METRICS_CERT",
+              "Certificate of the metrics endpoint (HTTPS with --metrics-key)",
+              [&f](config::Config& c) { c.metrics.metrics_cert = f.metrics_cert; });
+  AddOverride(app, f, "--metrics-key", f.metrics_key, "CONTAINER_METRICS_KEY",
+              "Key of the metrics endpoint (HTTPS with --metrics-cert)",
+              [&f](config::Config& c) { c.metrics.metrics_key = f.metrics_key; });
+  AddOverride(app, f, "--metrics-collectors", f.metrics_collectors, "CONTAINER_METRICS_COLLECTORS",
+              "Metrics to serve (repeatable); default all",
+              [&f](config::Config& c) { c.metrics.metrics_collectors = f.metrics_collectors; });
   CLI::Option* metrics =
       app.add_flag("--enable-metrics", f.enable_metrics, "Serve Prometheus metrics")
           ->envname("CONTAINER_ENABLE_METRICS");
