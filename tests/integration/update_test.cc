@@ -594,6 +594,36 @@ TEST_P(StatsTest, FiltersAndUnknownIdsBehaveAsTheProtoSays) {
   ASSERT_EQ(labelled_stats.size(), 1u);
   EXPECT_EQ(labelled_stats[0].attributes().labels().at("app"), "x");
   EXPECT_EQ(ListCtrStats({}).size(), 2u);
+  // The streamed forms return the same entries.
+  {
+    v1::StreamContainerStatsRequest req;
+    auto ctx = daemon_->Context();
+    auto reader = rt().StreamContainerStats(ctx.get(), req);
+    v1::StreamContainerStatsResponse batch;
+    std::set<std::string> ids;
+    while (reader->Read(&batch)) {
+      for (const auto& st : batch.container_stats()) ids.insert(st.attributes().id());
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    EXPECT_EQ(ids, (std::set<std::string>{in_a, in_b}));
+  }
+  {
+    v1::StreamPodSandboxStatsRequest req;
+    req.mutable_filter()->set_id(a);
+    auto ctx = daemon_->Context();
+    auto reader = rt().StreamPodSandboxStats(ctx.get(), req);
+    v1::StreamPodSandboxStatsResponse batch;
+    int pods = 0;
+    while (reader->Read(&batch)) {
+      for (const auto& st : batch.pod_sandbox_stats()) {
+        ++pods;
+        EXPECT_EQ(st.attributes().id(), a);
+        EXPECT_EQ(st.linux().containers_size(), 1);
+      }
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    EXPECT_EQ(pods, 1);
+  }
 
   v1::ListPodSandboxStatsRequest pods_req;
   (*pods_req.mutable_filter()->mutable_label_selector())["tier"] = "b";
