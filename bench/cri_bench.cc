@@ -1,6 +1,6 @@
-// crio-bench: pod lifecycle, density/memory, networking and streaming benchmarks against any CRI
-// endpoint (crio or containerd), plus the floors (bare OCI runtime, bare CNI plugins) and the
-// report.
+// crio-bench: pod lifecycle, density/memory, networking, streaming and stats benchmarks against
+// any CRI endpoint (crio or containerd), plus the floors (bare OCI runtime, bare CNI plugins)
+// and the report.
 // bench/run.sh drives it; see bench/README.md.
 
 #include "cri_client.h"
@@ -15,6 +15,7 @@
 
 #include "floor_bench.h"
 #include "report.h"
+#include "stats_bench.h"
 #include "streaming_bench.h"
 
 namespace crio::bench {
@@ -248,7 +249,7 @@ int Fail(const char* what, const Status& st) {
 int main(int argc, char** argv) {
   using namespace crio::bench;
   ::signal(SIGPIPE, SIG_IGN);
-  CLI::App app{"crio-bench: CRI lifecycle, density, networking and streaming benchmarks"};
+  CLI::App app{"crio-bench: CRI lifecycle, density, networking, streaming and stats benchmarks"};
   app.require_subcommand(1);
 
   std::string endpoint;
@@ -286,6 +287,25 @@ int main(int argc, char** argv) {
   streaming->add_option("--pf-runs", strm.pf_runs, "measured port-forward and direct transfers")
       ->capture_default_str();
 
+  StatsOptions stat;
+  bool stats_pod_network = false;
+  auto* stats = app.add_subcommand(
+      "stats", "ListContainerStats/ListPodSandboxStats latency at N pods, CPU while polled");
+  AddCriFlags(stats, stat.cri);
+  stats->add_option("--counts", stat.counts, "pod counts, ascending")->capture_default_str();
+  stats->add_option("--gap-ms", stat.gap_ms, "pause before every measured call")
+      ->capture_default_str();
+  stats->add_option("--cpu-s", stat.cpu_s, "polled CPU window at the last count (0: none)")
+      ->capture_default_str();
+  stats->add_option("--poll-s", stat.poll_s, "polling period inside the CPU window")
+      ->capture_default_str();
+  stats->add_option("--daemon-pid", stat.daemon_pid, "the daemon's pid")->required();
+  stats->add_option("--monitor", stat.monitor, "monitor process name");
+  stats->add_option("--monitor-match", stat.monitor_match,
+                    "string in every monitor's command line (e.g. the daemon's temp dir)");
+  stats->add_flag("--pod-network", stats_pod_network,
+                  "pods get their own netns through CNI (default hostNetwork)");
+
   RuntimeFloorOptions rt;
   auto* floor = app.add_subcommand("floor", "bare runtime run -d + delete -f");
   AddRuntimeFloorFlags(floor, rt);
@@ -311,6 +331,8 @@ int main(int argc, char** argv) {
   auto* report = app.add_subcommand("report", "print the markdown tables");
   report->add_option("--results", results, "results file")->required();
   report->add_option("--counts", counts, "density pod counts")->capture_default_str();
+  std::string stats_counts = "10,110";
+  report->add_option("--stats-counts", stats_counts, "stats pod counts")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 
@@ -340,6 +362,11 @@ int main(int argc, char** argv) {
     auto st = RunStreamingBench(strm);
     return st.ok() ? 0 : Fail("streaming", st);
   }
+  if (*stats) {
+    stat.cri.spec.host_network = !stats_pod_network;
+    auto st = RunStatsBench(stat);
+    return st.ok() ? 0 : Fail("stats", st);
+  }
   if (*floor) {
     auto st = RunRuntimeFloor(rt);
     return st.ok() ? 0 : Fail("floor", st);
@@ -366,6 +393,8 @@ int main(int argc, char** argv) {
   }
   auto parsed = ParseCounts(counts);
   if (!parsed.ok()) return Fail("report", parsed.status());
-  auto st = PrintReport(results, *parsed);
+  auto parsed_stats = ParseCounts(stats_counts);
+  if (!parsed_stats.ok()) return Fail("report", parsed_stats.status());
+  auto st = PrintReport(results, *parsed, *parsed_stats);
   return st.ok() ? 0 : Fail("report", st);
 }

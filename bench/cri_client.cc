@@ -230,6 +230,22 @@ StatusOr<pid_t> CriClient::ContainerPid(const std::string& id) {
   return pid;
 }
 
+StatusOr<v1::ListContainerStatsResponse> CriClient::ListContainerStats() {
+  v1::ListContainerStatsRequest req;
+  v1::ListContainerStatsResponse resp;
+  RETURN_IF_ERROR(
+      FromGrpc("ListContainerStats", runtime_->ListContainerStats(Context().get(), req, &resp)));
+  return resp;
+}
+
+StatusOr<v1::ListPodSandboxStatsResponse> CriClient::ListPodSandboxStats() {
+  v1::ListPodSandboxStatsRequest req;
+  v1::ListPodSandboxStatsResponse resp;
+  RETURN_IF_ERROR(
+      FromGrpc("ListPodSandboxStats", runtime_->ListPodSandboxStats(Context().get(), req, &resp)));
+  return resp;
+}
+
 StatusOr<std::vector<std::string>> CriClient::BenchPods() {
   v1::ListPodSandboxRequest req;
   (*req.mutable_filter()->mutable_label_selector())[kBenchLabel] = "1";

@@ -79,6 +79,9 @@ class CriClient {
   // ContainerStatus, which crio and containerd both give. Errors: the RPC's status; NotFound
   // when the answer has no pid.
   StatusOr<pid_t> ContainerPid(const std::string& id);
+  // ListContainerStats / ListPodSandboxStats with an empty filter. Errors: the RPC's status.
+  StatusOr<v1::ListContainerStatsResponse> ListContainerStats();
+  StatusOr<v1::ListPodSandboxStatsResponse> ListPodSandboxStats();
   // Pod ids labelled by crio-bench; the cleanup of an interrupted run.
   StatusOr<std::vector<std::string>> BenchPods();
 

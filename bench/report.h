@@ -9,8 +9,9 @@
 
 namespace crio::bench {
 
-// Prints the tables to stdout. `counts`: the pod counts of the density benchmark.
-// Errors: the results file cannot be read.
-Status PrintReport(const std::string& results_path, const std::vector<int>& counts);
+// Prints the tables to stdout. `counts`: the pod counts of the density benchmark;
+// `stats_counts`: those of the stats benchmark. Errors: the results file cannot be read.
+Status PrintReport(const std::string& results_path, const std::vector<int>& counts,
+                   const std::vector<int>& stats_counts);
 
 }  // namespace crio::bench

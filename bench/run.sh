@@ -7,9 +7,11 @@
 # Knobs (environment): RUNS (30) measured runs per latency benchmark, WARMUP (2),
 # COUNTS (0,10,50,110) running pods for the memory benchmark, START_RUNS (RUNS) pod starts at the
 # highest count, SETTLE_MS (3000) wait before each memory reading, PF_MB (256) MB pushed per
-# port-forward run, PF_RUNS (3) measured port-forward runs, SKIP (space-separated list of
-# lifecycle density network streaming floor crio containerd) to leave parts out, KEEP_TEMP=1 keeps
-# the temp dir (logs) after the run.
+# port-forward run, PF_RUNS (3) measured port-forward runs, STATS_COUNTS (10,110) running pods for
+# the stats benchmark, STATS_CPU_S (60) length of its polled CPU window, STATS_GAP_MS (1000) pause
+# before each timed stats call, STATS_NET (cni; or host) its pods' network, SKIP (space-separated
+# list of lifecycle density network streaming stats floor crio containerd) to leave parts out,
+# KEEP_TEMP=1 keeps the temp dir (logs) after the run.
 #
 # Everything lives in one temp dir; the machine's /etc/crio, /etc/containers, /etc/cni,
 # /var/lib/containers, /var/lib/containerd and containerd service are never touched. Every
@@ -29,6 +31,10 @@ START_RUNS=${START_RUNS:-$RUNS}
 SETTLE_MS=${SETTLE_MS:-3000}
 PF_MB=${PF_MB:-256}
 PF_RUNS=${PF_RUNS:-3}
+STATS_COUNTS=${STATS_COUNTS:-10,110}
+STATS_CPU_S=${STATS_CPU_S:-60}
+STATS_GAP_MS=${STATS_GAP_MS:-1000}
+STATS_NET=${STATS_NET:-cni}
 SKIP=" ${SKIP:-} "
 
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -354,18 +360,31 @@ cri() {
     "$@" >/dev/null || log "$sub $row failed (see above)"
 }
 
+# stats_run ROW SOCK HANDLER DAEMON_PID MONITOR MATCH: the stats benchmark against a running daemon.
+stats_run() {
+  local net=()
+  [[ $STATS_NET == host ]] || net=(--pod-network)
+  cri "$1" "$2" "$3" stats --runs "$RUNS" --counts "$STATS_COUNTS" --cpu-s "$STATS_CPU_S" \
+    --gap-ms "$STATS_GAP_MS" --daemon-pid "$4" --monitor "$5" --monitor-match "$6" "${net[@]}"
+}
+
+# Whether any of the benchmarks sharing one daemon per row runs.
+shared_daemon_parts() { ! skipped lifecycle || ! skipped network || ! skipped streaming; }
+
 crio_rows() {  # the rows of crio: crio+crun, crio+runc
-  start_crio
-  for rt in crun runc; do
-    skipped lifecycle || cri "crio+$rt" "$CRIO_SOCK" "$rt" lifecycle --runs "$RUNS"
-    if ! skipped network; then
-      cri "crio+$rt" "$CRIO_SOCK" "$rt" podcycle --runs "$RUNS"
-      cri "crio+$rt" "$CRIO_SOCK" "$rt" podcycle --runs "$RUNS" --pod-network
-    fi
-    skipped streaming || cri "crio+$rt" "$CRIO_SOCK" "$rt" streaming --runs "$RUNS" \
-      --pf-mb "$PF_MB" --pf-runs "$PF_RUNS"
-  done
-  stop_crio
+  if shared_daemon_parts; then
+    start_crio
+    for rt in crun runc; do
+      skipped lifecycle || cri "crio+$rt" "$CRIO_SOCK" "$rt" lifecycle --runs "$RUNS"
+      if ! skipped network; then
+        cri "crio+$rt" "$CRIO_SOCK" "$rt" podcycle --runs "$RUNS"
+        cri "crio+$rt" "$CRIO_SOCK" "$rt" podcycle --runs "$RUNS" --pod-network
+      fi
+      skipped streaming || cri "crio+$rt" "$CRIO_SOCK" "$rt" streaming --runs "$RUNS" \
+        --pf-mb "$PF_MB" --pf-runs "$PF_RUNS"
+    done
+    stop_crio
+  fi
   if ! skipped density; then
     for rt in crun runc; do  # a fresh daemon each, so each idle reading is a first one
       start_crio
@@ -374,24 +393,38 @@ crio_rows() {  # the rows of crio: crio+crun, crio+runc
       stop_crio
     done
   fi
+  if ! skipped stats; then
+    for rt in crun runc; do  # a fresh daemon each: the CPU reading sees no leftovers of the other
+      start_crio
+      stats_run "crio+$rt" "$CRIO_SOCK" "$rt" "$CRIO_PID" conmon "$T/crio/"
+      stop_crio
+    done
+  fi
 }
 
 containerd_rows() {
-  start_containerd
   local row=containerd+runc
-  skipped lifecycle || cri $row "$CONTAINERD_SOCK" "" lifecycle --runs "$RUNS"
-  if ! skipped network; then
-    cri $row "$CONTAINERD_SOCK" "" podcycle --runs "$RUNS"
-    cri $row "$CONTAINERD_SOCK" "" podcycle --runs "$RUNS" --pod-network
+  if shared_daemon_parts; then
+    start_containerd
+    skipped lifecycle || cri $row "$CONTAINERD_SOCK" "" lifecycle --runs "$RUNS"
+    if ! skipped network; then
+      cri $row "$CONTAINERD_SOCK" "" podcycle --runs "$RUNS"
+      cri $row "$CONTAINERD_SOCK" "" podcycle --runs "$RUNS" --pod-network
+    fi
+    skipped streaming || cri $row "$CONTAINERD_SOCK" "" streaming --runs "$RUNS" \
+      --pf-mb "$PF_MB" --pf-runs "$PF_RUNS"
+    stop_containerd
   fi
-  skipped streaming || cri $row "$CONTAINERD_SOCK" "" streaming --runs "$RUNS" \
-    --pf-mb "$PF_MB" --pf-runs "$PF_RUNS"
-  stop_containerd
   if ! skipped density; then
     start_containerd
     cri $row "$CONTAINERD_SOCK" "" density --runs "$START_RUNS" --counts "$COUNTS" \
       --daemon-pid "$CONTAINERD_PID" --monitor containerd-shim-runc-v2 \
       --monitor-match "$T/containerd/" --settle-ms "$SETTLE_MS"
+    stop_containerd
+  fi
+  if ! skipped stats; then
+    start_containerd
+    stats_run $row "$CONTAINERD_SOCK" "" "$CONTAINERD_PID" containerd-shim-runc-v2 "$T/containerd/"
     stop_containerd
   fi
 }
@@ -422,7 +455,9 @@ floor_rows() {
   fi
 }
 
-log "temp dir $T, RUNS=$RUNS COUNTS=$COUNTS START_RUNS=$START_RUNS PF_MB=$PF_MB PF_RUNS=$PF_RUNS"
+log "temp dir $T, RUNS=$RUNS COUNTS=$COUNTS START_RUNS=$START_RUNS PF_MB=$PF_MB PF_RUNS=$PF_RUNS" \
+  "STATS_COUNTS=$STATS_COUNTS STATS_CPU_S=$STATS_CPU_S STATS_GAP_MS=$STATS_GAP_MS" \
+  "STATS_NET=$STATS_NET"
 start_registry
 make_crun_wrapper
 make_cni_conf
@@ -433,5 +468,5 @@ skipped containerd || containerd_rows
 echo
 echo "## crio-cpp benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, N=$RUNS runs, warmup $WARMUP)"
 echo
-"$BENCH" report --results "$RESULTS" --counts "$COUNTS"
+"$BENCH" report --results "$RESULTS" --counts "$COUNTS" --stats-counts "$STATS_COUNTS"
 cp "$RESULTS" "${RESULTS_COPY:-/dev/null}" 2>/dev/null

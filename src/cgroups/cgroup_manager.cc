@@ -190,6 +190,12 @@ class HostCgroupFs : public CgroupFs {
         return out;
       }
       out.append(buf, static_cast<size_t>(n));
+      // cgroup and proc files fill the buffer as far as their content goes: a short read is the
+      // end, and skipping the read that would return 0 saves a syscall per file (stats read
+      // thousands of these per request).
+      if (static_cast<size_t>(n) < sizeof(buf)) {
+        return out;
+      }
     }
   }
 
@@ -639,13 +645,6 @@ Status CgroupfsManager::MoveProcess(pid_t pid, const std::string& path) {
 
 StatusOr<CgroupStats> CgroupfsManager::ReadStats(const std::string& path) {
   RETURN_IF_ERROR(ValidateCgroupPath(path));
-  bool exists = false;
-  for (const std::string& hierarchy : CreationHierarchies()) {
-    exists = exists || fs_->Exists(Rel(hierarchy, path));
-  }
-  if (!exists) {
-    return NotFound(absl::StrCat("cgroup ", path, " does not exist"));
-  }
   auto read_u64 = [this](const std::string& rel) -> std::optional<uint64_t> {
     auto text = fs_->Read(rel);
     return text.ok() ? ParseU64(*text) : std::nullopt;
@@ -690,18 +689,27 @@ StatusOr<CgroupStats> CgroupfsManager::ReadStats(const std::string& path) {
       stats.memory_page_faults = FlatKeyedValue(*memory_stat, "total_pgfault");
       stats.memory_major_page_faults = FlatKeyedValue(*memory_stat, "total_pgmajfault");
     }
-    // v1 reports "no limit" as PAGE_COUNTER_MAX rounded to pages: anything past 2^62 is that.
-    auto limit = read_u64(FilePath("memory", path, "memory.limit_in_bytes"));
-    if (limit && *limit < (uint64_t{1} << 62)) stats.memory_limit_bytes = limit;
-    auto memsw = read_u64(FilePath("memory", path, "memory.memsw.usage_in_bytes"));
-    if (memsw && stats.memory_usage_bytes) {
-      stats.swap_usage_bytes =
-          *memsw > *stats.memory_usage_bytes ? *memsw - *stats.memory_usage_bytes : 0;
+    if (memory_stat.ok()) {
+      // memory.stat also carries the limit and (with swap accounting) the swap in use, which
+      // saves opening memory.limit_in_bytes and memory.memsw.usage_in_bytes. v1 reports "no
+      // limit" as PAGE_COUNTER_MAX rounded to pages: anything past 2^62 is that.
+      auto limit = FlatKeyedValue(*memory_stat, "hierarchical_memory_limit");
+      if (limit && *limit < (uint64_t{1} << 62)) stats.memory_limit_bytes = limit;
+      stats.swap_usage_bytes = FlatKeyedValue(*memory_stat, "total_swap");
     }
     stats.oom_kills = read_keyed(FilePath("memory", path, "memory.oom_control"), "oom_kill");
     stats.cpu_usage_ns = read_u64(FilePath("cpuacct", path, "cpuacct.usage"));
   }
   stats.pids_current = read_u64(FilePath("pids", path, "pids.current"));
+  // Nothing readable: tell a missing cgroup (checked only now, to keep the common case to the
+  // reads alone) from one whose controllers are not enabled.
+  if (!stats.memory_usage_bytes && !stats.cpu_usage_ns && !stats.pids_current) {
+    bool exists = false;
+    for (const std::string& hierarchy : CreationHierarchies()) {
+      exists = exists || fs_->Exists(Rel(hierarchy, path));
+    }
+    if (!exists) return NotFound(absl::StrCat("cgroup ", path, " does not exist"));
+  }
   if (stats.memory_usage_bytes) {
     // Working set as the kubelet computes it: usage minus inactive file cache, floored at 0.
     uint64_t inactive = inactive_file.value_or(0);

@@ -664,7 +664,9 @@ std::vector<ContainerState> Manager::ListContainers(const ContainerFilter& filte
     if (!filter.id.empty() && listed.id().rfind(filter.id, 0) != 0) continue;
     if (!filter.pod_id.empty() && listed.pod_id().rfind(filter.pod_id, 0) != 0) continue;
     if (!LabelsMatch(listed.config().labels(), filter.labels)) continue;
-    std::optional<ContainerState> ctr = RefreshListed(std::move(listed));
+    std::optional<ContainerState> ctr = filter.refresh_exits || !exit_watcher_
+                                            ? RefreshListed(std::move(listed))
+                                            : std::optional<ContainerState>(std::move(listed));
     if (!ctr) continue;  // removed meanwhile
     if (filter.state && ctr->state() != *filter.state) continue;
     out.push_back(*std::move(ctr));

@@ -78,6 +78,10 @@ struct ContainerFilter {
   std::string pod_id;  // prefix
   std::optional<v1::ContainerState> state;
   std::map<std::string, std::string> labels;
+  // Check each running container's exit file. Stats turn it off while the exit watcher runs:
+  // the watcher records exits as they happen, and two failed opens per container per request
+  // are a measurable share of a stats call.
+  bool refresh_exits = true;
 };
 
 struct PodFilter {

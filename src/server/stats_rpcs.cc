@@ -190,7 +190,9 @@ void StatsUsage::FillContainerStats(const ContainerUsage& usage, v1::ContainerSt
 std::vector<PodUsage> StatsUsage::Pods(const std::vector<state::PodState>& pods) {
   // One pass over the containers; the pods' own cgroups in the same Sample call.
   std::map<std::string, std::vector<state::ContainerState>> by_pod;
-  for (auto& c : ctx_.lifecycle->ListContainers({})) by_pod[c.pod_id()].push_back(std::move(c));
+  lifecycle::ContainerFilter all;
+  all.refresh_exits = false;
+  for (auto& c : ctx_.lifecycle->ListContainers(all)) by_pod[c.pod_id()].push_back(std::move(c));
   std::vector<stats::CgroupTarget> pod_targets;
   for (const auto& pod : pods) {
     // The pod's cgroup is its cgroup_parent (the kubelet's pod<uid> cgroup), which holds the
@@ -301,6 +303,7 @@ namespace {
 
 lifecycle::ContainerFilter ToFilter(const v1::ContainerStatsFilter& f) {
   lifecycle::ContainerFilter out;
+  out.refresh_exits = false;
   out.id = f.id();
   out.pod_id = f.pod_sandbox_id();
   out.labels.insert(f.label_selector().begin(), f.label_selector().end());

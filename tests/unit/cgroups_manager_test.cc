@@ -536,9 +536,8 @@ TEST(CgroupfsManagerV1, ReadStats_MemoryDetailsLimitSwapAndOomKills) {
   ASSERT_TRUE(mgr->CreatePodCgroup("/k", "p").ok());
   state->files["memory/k/crio-p/memory.usage_in_bytes"] = "1000000\n";
   state->files["memory/k/crio-p/memory.stat"] =
-      "rss 1\ntotal_rss 600000\ntotal_pgfault 321\ntotal_pgmajfault 7\ntotal_inactive_file 0\n";
-  state->files["memory/k/crio-p/memory.limit_in_bytes"] = "2000000\n";
-  state->files["memory/k/crio-p/memory.memsw.usage_in_bytes"] = "1500000\n";
+      "rss 1\nhierarchical_memory_limit 2000000\ntotal_rss 600000\ntotal_pgfault 321\n"
+      "total_pgmajfault 7\ntotal_inactive_file 0\ntotal_swap 500000\n";
   state->files["memory/k/crio-p/memory.oom_control"] =
       "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n";
   auto stats = mgr->ReadStats("/k/crio-p");
@@ -552,7 +551,7 @@ TEST(CgroupfsManagerV1, ReadStats_MemoryDetailsLimitSwapAndOomKills) {
   EXPECT_FALSE(stats->cpu_pressure.has_value());  // v1 has no PSI
 
   // No limit: the kernel's PAGE_COUNTER_MAX in bytes.
-  state->files["memory/k/crio-p/memory.limit_in_bytes"] = "9223372036854771712\n";
+  state->files["memory/k/crio-p/memory.stat"] = "hierarchical_memory_limit 9223372036854771712\n";
   stats = mgr->ReadStats("/k/crio-p");
   ASSERT_TRUE(stats.ok());
   EXPECT_FALSE(stats->memory_limit_bytes.has_value());
