@@ -205,12 +205,22 @@ std::vector<PodUsage> StatsUsage::Pods(const std::vector<state::PodState>& pods)
     pod_targets.push_back({PodKey(pod.id()), pod_cgroup, pod.created_at()});
   }
   auto pod_samples = ctx_.stats->Sample(pod_targets);
+  // Every listed pod's containers measured in one call (one batch the collector can split).
+  std::vector<state::ContainerState> containers;
+  for (const auto& pod : pods) {
+    for (auto& c : by_pod[pod.id()]) containers.push_back(std::move(c));
+  }
+  std::map<std::string, std::vector<ContainerUsage>> usage_by_pod;
+  for (auto& c : Containers(std::move(containers))) {
+    std::string pod_id = c.container.pod_id();
+    usage_by_pod[pod_id].push_back(std::move(c));
+  }
   std::vector<PodUsage> out;
   out.reserve(pods.size());
   for (size_t i = 0; i < pods.size(); ++i) {
     PodUsage usage;
     usage.pod = pods[i];
-    usage.containers = Containers(std::move(by_pod[pods[i].id()]));
+    usage.containers = std::move(usage_by_pod[pods[i].id()]);
     usage.cgroup = std::move(pod_samples[i]);
     if (!usage.cgroup && pods[i].state() == v1::SANDBOX_READY) {
       // The pod shares its parent cgroup with other pods: add up its containers instead.

@@ -134,6 +134,28 @@ TEST(Collector, OnDemand_ReadsEveryRequestAndRatesBetweenThem) {
   EXPECT_EQ(again[0]->usage_nano_cores, 1'000'000'000u);
 }
 
+TEST(Collector, ALargeBatchIsReadCompletelyAndInOrder) {
+  FakeCgroups cgroups;
+  Collector collector(&cgroups, {});
+  std::vector<CgroupTarget> targets;
+  for (int i = 0; i < 111; ++i) {
+    const std::string path = "/c" + std::to_string(i);
+    if (i % 10 != 3) cgroups.SetCpu(path, 1000 + i);  // every tenth is gone
+    targets.push_back({"ctr:" + std::to_string(i), path, 0});
+  }
+  auto samples = collector.Sample(targets);
+  ASSERT_EQ(samples.size(), targets.size());
+  for (int i = 0; i < 111; ++i) {
+    if (i % 10 == 3) {
+      EXPECT_FALSE(samples[i].has_value()) << i;
+    } else {
+      ASSERT_TRUE(samples[i].has_value()) << i;
+      EXPECT_EQ(samples[i]->counters.cpu_usage_ns, uint64_t(1000 + i));
+    }
+  }
+  EXPECT_EQ(cgroups.Reads(), 111);
+}
+
 TEST(Collector, UnreadableOrMissingCgroupsGiveNothing) {
   FakeCgroups cgroups;
   Collector collector(&cgroups, {});
