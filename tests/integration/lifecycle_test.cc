@@ -1793,6 +1793,12 @@ struct DaemonResources {
   size_t threads = 0;
   size_t children = 0;
   bool operator==(const DaemonResources&) const = default;
+  bool NoMoreThan(const DaemonResources& o) const {
+    return fds <= o.fds && threads <= o.threads && children <= o.children;
+  }
+  std::string ToString() const {
+    return fmt::format("{} fds, {} threads, {} children", fds, threads, children);
+  }
 };
 
 DaemonResources ResourcesOf(pid_t pid) {
@@ -1812,6 +1818,35 @@ DaemonResources ResourcesOf(pid_t pid) {
   pid_t child;
   while (in >> child) ++r.children;
   return r;
+}
+
+// What the daemon holds once the requests before settle (a gRPC thread or a reaped child may
+// still be on its way out): two equal readings in a row.
+DaemonResources SettledResourcesOf(pid_t pid) {
+  DaemonResources last = ResourcesOf(pid);
+  for (int i = 0; i < 20; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    DaemonResources now = ResourcesOf(pid);
+    if (now == last) break;
+    last = now;
+  }
+  return last;
+}
+
+// Whether the daemon gets back to no more than `before` (a session's fds, threads and children
+// all released) within `timeout`.
+::testing::AssertionResult ReleasesBackTo(pid_t pid, const DaemonResources& before,
+                                          std::chrono::milliseconds timeout) {
+  if (Eventually([&] { return ResourcesOf(pid).NoMoreThan(before); }, timeout)) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure()
+         << "before: " << before.ToString() << "; now: " << ResourcesOf(pid).ToString();
+}
+
+// A `sleep` argument no other test process on the host uses, so its processes can be counted.
+std::string UniqueSleepSeconds() {
+  return std::to_string(100000 + std::random_device{}() % 900000);
 }
 
 // Processes on the host whose command line is exactly `argv` (NUL-joined).
@@ -1897,7 +1932,7 @@ INSTANTIATE_TEST_SUITE_P(Handlers, StreamingTest, ::testing::Values("crun", "run
 
 TEST_P(StreamingTest, Exec_V4_SeparatesStdoutAndStderrAndReportsExitCodes) {
   ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
-  auto before = ResourcesOf(daemon().pid());
+  const DaemonResources before = SettledResourcesOf(daemon().pid());
 
   auto ok = RunExec({"sh", "-c", "echo out; echo err >&2"});
   ASSERT_TRUE(ok.code.ok()) << ok.code.status();
@@ -1917,10 +1952,7 @@ TEST_P(StreamingTest, Exec_V4_SeparatesStdoutAndStderrAndReportsExitCodes) {
   EXPECT_FALSE(missing.code.ok() && *missing.code == 0);
 
   // Nothing of the sessions is left in the daemon.
-  EXPECT_TRUE(Eventually([&] { return ResourcesOf(daemon().pid()) == before; }, seconds(5)))
-      << "fds " << before.fds << " -> " << ResourcesOf(daemon().pid()).fds << ", threads "
-      << before.threads << " -> " << ResourcesOf(daemon().pid()).threads << ", children "
-      << before.children << " -> " << ResourcesOf(daemon().pid()).children;
+  EXPECT_TRUE(ReleasesBackTo(daemon().pid(), before, seconds(10)));
 }
 
 TEST_P(StreamingTest, Exec_OlderProtocols_StreamOutputAndReportFailuresAsText) {
@@ -2073,7 +2105,7 @@ TEST_P(StreamingTest, Rpcs_RejectBadRequestsWithClearCodes) {
 
 TEST_P(StreamingTest, Exec_ClientDropsMidStream_CommandIsKilled) {
   ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
-  const std::string marker = std::to_string(900 + std::rand() % 99);
+  const std::string marker = UniqueSleepSeconds();
   auto url = ExecUrl({"sleep", marker}, false, false, true, true);
   ASSERT_TRUE(url.ok());
   auto dial = streaming::DialSpdy(*url, {"v4.channel.k8s.io"});
@@ -2093,7 +2125,7 @@ TEST_P(StreamingTest, Exec_ClientDropsMidStream_CommandIsKilled) {
 
 TEST_P(StreamingTest, DaemonRestartWithAStreamOpen_SessionEndsCommandGoesContainerStays) {
   ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
-  const std::string marker = std::to_string(800 + std::rand() % 99);
+  const std::string marker = UniqueSleepSeconds();
   auto url = ExecUrl({"sleep", marker}, false, false, true, true);
   ASSERT_TRUE(url.ok());
   PipeReader out, err;
@@ -2182,7 +2214,7 @@ INSTANTIATE_TEST_SUITE_P(Handlers, PortForwardTest, ::testing::Values("crun", "r
 
 TEST_P(PortForwardTest, SixteenConcurrentConnectionsOnOneSession) {
   ASSERT_NO_FATAL_FAILURE(StartServer("echo hello-from-pod > /www/index.html"));
-  const DaemonResources before = ResourcesOf(daemon().pid());
+  const DaemonResources before = SettledResourcesOf(daemon().pid());
   auto dial = Dial();
   ASSERT_TRUE(dial.ok()) << dial.status();
   ASSERT_EQ(Get(*dial, "/index.html", 0), "hello-from-pod\n");
@@ -2197,9 +2229,7 @@ TEST_P(PortForwardTest, SixteenConcurrentConnectionsOnOneSession) {
   EXPECT_EQ(good, 16);
   // Closing the session releases everything it held in the daemon.
   dial->conn->Close();
-  EXPECT_TRUE(Eventually([&] { return ResourcesOf(daemon().pid()) == before; }, seconds(5)))
-      << "fds " << before.fds << " -> " << ResourcesOf(daemon().pid()).fds << ", threads "
-      << before.threads << " -> " << ResourcesOf(daemon().pid()).threads;
+  EXPECT_TRUE(ReleasesBackTo(daemon().pid(), before, seconds(10)));
 }
 
 // SHA-256 of a byte stream, fed in pieces.
