@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -476,6 +477,20 @@ Status CgroupfsManager::EnableV2Controllers(const std::string& rel_parent) {
 }
 
 Status CgroupfsManager::EnsureCgroup(const std::string& hierarchy, const std::string& path) {
+  // The shared default parent may be removed by another daemon's last pod between two of our
+  // mkdirs (RemoveCgroup); then the walk starts over.
+  constexpr int kAttempts = 3;
+  Status made;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    made = MakeCgroupDirs(hierarchy, path);
+    if (!absl::IsNotFound(made)) {
+      break;
+    }
+  }
+  return made;
+}
+
+Status CgroupfsManager::MakeCgroupDirs(const std::string& hierarchy, const std::string& path) {
   const bool cpuset = layout_.version == CgroupVersion::kV1 &&
                       layout_.v1_controllers.count("cpuset") != 0 &&
                       layout_.v1_controllers.at("cpuset") == hierarchy;
@@ -629,7 +644,18 @@ Status CgroupfsManager::RemoveCgroup(const std::string& path) {
       first = Annotate(s, absl::StrCat("remove cgroup ", path));
     }
   }
+  if (first.ok() && std::filesystem::path(path).parent_path() == kDefaultCgroupParent) {
+    RemoveDefaultParentIfUnused(hierarchies);
+  }
   return first;
+}
+
+void CgroupfsManager::RemoveDefaultParentIfUnused(const std::vector<std::string>& hierarchies) {
+  // The default parent is ours (the kubelet's parents are not): it goes with its last pod. One
+  // rmdir per hierarchy, no waiting: EBUSY means other pods still live in it.
+  for (const std::string& hierarchy : hierarchies) {
+    (void)fs_->RemoveDir(Rel(hierarchy, kDefaultCgroupParent));
+  }
 }
 
 Status CgroupfsManager::MoveProcess(pid_t pid, const std::string& path) {

@@ -157,7 +157,8 @@ class CgroupManager {
 
   // Removes cgroup `path` (one rmdir per hierarchy; not recursive). While the kernel answers
   // EBUSY because processes are still exiting, retries until `busy_timeout` has passed, then
-  // returns FailedPrecondition. Idempotent: already-removed directories are fine.
+  // returns FailedPrecondition. Idempotent: already-removed directories are fine. A cgroup
+  // directly under the default parent takes the parent with it once no other pod uses it.
   virtual Status RemoveCgroup(const std::string& path) = 0;
 
   // Creates cgroup `path` like CreatePodCgroup does its directories and moves process `pid`
@@ -201,6 +202,9 @@ class CgroupfsManager : public CgroupManager {
                        std::string_view file) const;
   // mkdir -p of `path` in `hierarchy`, with cpuset init (v1) or subtree_control (v2).
   Status EnsureCgroup(const std::string& hierarchy, const std::string& path);
+  // One pass of EnsureCgroup; NotFound when an ancestor vanished under it.
+  Status MakeCgroupDirs(const std::string& hierarchy, const std::string& path);
+  void RemoveDefaultParentIfUnused(const std::vector<std::string>& hierarchies);
   Status InitV1Cpuset(const std::string& rel_dir, const std::string& rel_parent);
   Status EnableV2Controllers(const std::string& rel_parent);
   Status ApplyV1(const std::string& path, const PodResources& r);

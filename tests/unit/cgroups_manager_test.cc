@@ -502,6 +502,40 @@ TEST(CgroupfsManagerV1, RemoveCgroup_BusyForever_FailedPreconditionAfterTimeoutO
   EXPECT_EQ(state->dirs.count("memory/k/crio-p"), 0u);
 }
 
+TEST(CgroupfsManagerV1, RemoveCgroup_LastPodOfDefaultParent_TakesTheParent) {
+  auto state = V1State();
+  auto mgr = Manager(state, HybridLayout());
+  auto first = mgr->CreatePodCgroup("", "p1");
+  auto second = mgr->CreatePodCgroup("", "p2");
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_EQ(*first, "/crio-cpp/crio-p1");
+  ASSERT_TRUE(mgr->RemoveCgroup(*first).ok());
+  EXPECT_EQ(state->dirs.count("memory/crio-cpp"), 1u) << "p2 still lives there";
+  ASSERT_TRUE(mgr->RemoveCgroup(*second).ok());
+  for (const std::string& d : state->dirs) {
+    EXPECT_EQ(d.find("crio-cpp"), std::string::npos) << d;
+  }
+}
+
+TEST(CgroupfsManagerV1, RemoveCgroup_KubeletParent_StaysWhenEmpty) {
+  auto state = V1State();
+  auto mgr = Manager(state, HybridLayout());
+  auto sandbox = mgr->CreatePodCgroup("/kubepods/pod1", "p1");
+  ASSERT_TRUE(sandbox.ok());
+  ASSERT_TRUE(mgr->RemoveCgroup(*sandbox).ok());
+  EXPECT_EQ(state->dirs.count("memory/kubepods/pod1"), 1u);
+}
+
+TEST(CgroupfsManagerV1, CreatePodCgroup_DefaultParentRemovedMidWalk_StartsOver) {
+  auto state = V1State();
+  auto mgr = Manager(state, HybridLayout());
+  // Another daemon's last pod removes the shared parent right after we made it.
+  state->write_errors["cpuset/crio-cpp/cpuset.cpus"] = NotFound("cgroup removed under us");
+  auto sandbox = mgr->CreatePodCgroup("", "p1");
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status();
+  EXPECT_EQ(state->dirs.count("cpuset/crio-cpp/crio-p1"), 1u);
+}
+
 TEST(CgroupfsManagerV1, MoveProcess_CreatesConmonCgroupAndWritesProcs) {
   auto state = V1State();
   auto mgr = Manager(state, HybridLayout());
