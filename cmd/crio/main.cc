@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "status.h"
 #include "util/log.h"
 #include "version_info.h"
 
@@ -171,8 +172,8 @@ int main(int argc, char** argv) {
       app.add_subcommand("wipe", "Wipe containers and images left from a previous run");
   bool wipe_force = false;
   wipe_cmd->add_flag("--force,-f", wipe_force, "Wipe regardless of version checks");
-  CLI::App* status_cmd = app.add_subcommand("status", "Query the running daemon");
-  status_cmd->allow_extras();
+  crio::cmd::StatusCommand status;
+  crio::cmd::AddStatusCommand(app, status);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -193,9 +194,9 @@ int main(int argc, char** argv) {
   if (wipe_cmd->parsed()) {
     return Fail(absl::UnimplementedError("crio wipe is not implemented by crio-cpp yet"));
   }
-  if (status_cmd->parsed()) {
-    return Fail(absl::UnimplementedError(
-        "crio status is not implemented by crio-cpp yet; use `crioctl info` for runtime status"));
+  if (status.app->parsed()) {
+    Status st = crio::cmd::RunStatusCommand(status);
+    return st.ok() ? 0 : Fail(st);
   }
   return RunDaemon(flags);
 }

@@ -292,11 +292,8 @@ Status Run(Options options) {
                    StartMetrics(options.config));
   ASSIGN_OR_RETURN(std::unique_ptr<server::CriServer> server,
                    server::CriServer::Start(ctx, socket_path));
-  if (::chmod(socket_path.c_str(), 0660) != 0) {
-    return ErrnoError(errno, absl::StrCat("chmod ", socket_path));
-  }
-  CRIO_LOG_INFO("crio-cpp {} serving CRI v1 on {} (pid {})", build::kVersion, socket_path,
-                ::getpid());
+  CRIO_LOG_INFO("crio-cpp {} serving CRI v1 and the inspect endpoints on {} (pid {})",
+                build::kVersion, socket_path, ::getpid());
 
   for (;;) {
     int sig = 0;

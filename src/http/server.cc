@@ -279,6 +279,10 @@ class Server::Impl {
       Connection& c = connections_.emplace_back();
       c.fd = std::move(fd);
       c.thread = std::thread([this, &c] {
+        if (options_.divert && Divert(c)) {
+          c.done = true;
+          return;
+        }
         if (options_.tls) {
           ServeTls(c.fd.get());
         } else {
@@ -287,6 +291,47 @@ class Server::Impl {
         c.done = true;
       });
     }
+  }
+
+  enum class FirstBytes { kHttp, kDivert, kGone };
+
+  // Peeks at what the client sent first, without consuming it.
+  FirstBytes Sniff(int fd) {
+    const std::string& prefix = options_.divert_prefix;
+    std::string seen(prefix.size(), '\0');
+    const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+    for (;;) {
+      auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || stopping_) return FirstBytes::kGone;
+      pollfd p{fd, POLLIN, 0};
+      int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready <= 0) return FirstBytes::kGone;
+      ssize_t n = ::recv(fd, seen.data(), seen.size(), MSG_PEEK);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return FirstBytes::kGone;
+      const auto got = static_cast<std::size_t>(n);
+      if (prefix.compare(0, got, seen, 0, got) != 0) return FirstBytes::kHttp;
+      if (got == prefix.size()) return FirstBytes::kDivert;
+      // Part of the prefix so far: poll would report the same bytes again at once.
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  // Whether the connection left this server: diverted, or gone before it said anything.
+  bool Divert(Connection& c) {
+    FirstBytes first = Sniff(c.fd.get());
+    if (first == FirstBytes::kHttp) return false;
+    if (first == FirstBytes::kGone) return true;
+    os::UniqueFd fd;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return true;
+      fd = std::move(c.fd);
+    }
+    options_.divert(std::move(fd));
+    return true;
   }
 
   void RefuseBusy(int fd) {

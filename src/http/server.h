@@ -78,6 +78,11 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;
   // HTTPS when set: each connection's TLS is terminated before HTTP sees it (tls.h).
   std::shared_ptr<TlsContext> tls;
+  // A connection whose first bytes are `divert_prefix` is not HTTP/1.1: its socket goes to
+  // `divert` unread (the CRI socket hands gRPC's HTTP/2 to the gRPC server so, as CRI-O's cmux
+  // does). Unset: every connection is HTTP/1.1.
+  std::string divert_prefix;
+  std::function<void(os::UniqueFd)> divert;
 };
 
 class Server {

@@ -718,6 +718,18 @@ StatusOr<std::string> Manager::PodNetworkNamespace(const std::string& pod_id) {
   return pod.netns_path();
 }
 
+Status Manager::PauseContainer(const std::string& id_or_prefix) {
+  ASSIGN_OR_RETURN(ContainerState ctr, RunningContainer(id_or_prefix));
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
+  return runtime->PauseContainer(ctr.id());
+}
+
+Status Manager::ResumeContainer(const std::string& id_or_prefix) {
+  ASSIGN_OR_RETURN(ContainerState ctr, RunningContainer(id_or_prefix));
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
+  return runtime->ResumeContainer(ctr.id());
+}
+
 Status Manager::ReopenContainerLog(const std::string& id_or_prefix) {
   ASSIGN_OR_RETURN(ContainerState ctr, ContainerStatus(id_or_prefix));
   if (ctr.state() != v1::CONTAINER_RUNNING) {
@@ -749,7 +761,8 @@ Status Manager::Recover() {
       continue;
     }
     auto st = (*runtime)->State(ctr.id());
-    if (st.ok() && (st->status == "running" || st->status == "created")) {
+    // Paused (frozen through the inspect endpoint) is alive too.
+    if (st.ok() && (st->status == "running" || st->status == "created" || st->status == "paused")) {
       ++running;
       continue;
     }

@@ -124,6 +124,11 @@ class Manager {
   // The running container `id`, for a streaming request. Errors: NotFound (unknown id);
   // FailedPrecondition when it is not running.
   StatusOr<state::ContainerState> RunningContainer(const std::string& id);
+  // Freezes or thaws every process of a running container (the inspect endpoints' /pause and
+  // /unpause). Errors: NotFound; FailedPrecondition when it is not running, or the runtime
+  // finds it not running / not paused.
+  Status PauseContainer(const std::string& id);
+  Status ResumeContainer(const std::string& id);
   // Starts `cmd` in the running container with a pty when `tty`, else pipes.
   StatusOr<std::unique_ptr<oci::ExecProcess>> StartExec(const std::string& id,
                                                         const std::vector<std::string>& cmd,

@@ -703,6 +703,45 @@ std::optional<os::PidFd> ConmonRuntime::OpenInit(const std::string& id, bool* ex
   return std::move(*pidfd);
 }
 
+namespace {
+
+// `runtime pause|resume ID`; the runtimes' "not running"/"not paused" become FailedPrecondition.
+Status RunFreezeVerb(const ConmonOptions& options, const std::string& verb, const std::string& id) {
+  ASSIGN_OR_RETURN(os::RunResult r, RunRuntime(options, verb, id, {verb, id}));
+  if (r.status.Success()) {
+    CRIO_LOG_INFO("container={}: {}d", id, verb);
+    return absl::OkStatus();
+  }
+  Status failure = RuntimeFailure(verb, id, r);
+  if (!absl::IsNotFound(failure) && (r.stderr_data.find("not running") != std::string::npos ||
+                                     r.stderr_data.find("not paused") != std::string::npos ||
+                                     r.stderr_data.find("is not") != std::string::npos)) {
+    return FailedPrecondition(
+        absl::StrCat("cannot ", verb, " container ", id, ": ", Trim(r.stderr_data)));
+  }
+  return failure;
+}
+
+}  // namespace
+
+Status ConmonRuntime::PauseContainer(const std::string& id) {
+  // runc and crun disagree on pausing twice and on resuming a running container: ask first.
+  ASSIGN_OR_RETURN(RuntimeState state, State(id));
+  if (state.status != "running") {
+    return FailedPrecondition(
+        absl::StrCat("container ", id, " is ", state.status, ", not running"));
+  }
+  return RunFreezeVerb(options_, "pause", id);
+}
+
+Status ConmonRuntime::ResumeContainer(const std::string& id) {
+  ASSIGN_OR_RETURN(RuntimeState state, State(id));
+  if (state.status != "paused") {
+    return FailedPrecondition(absl::StrCat("container ", id, " is ", state.status, ", not paused"));
+  }
+  return RunFreezeVerb(options_, "resume", id);
+}
+
 Status ConmonRuntime::KillContainer(const std::string& id, int signal, bool all) {
   // Fast path, without a runtime exec: signal the init process through a pidfd. `all` needs
   // every process of the container; that is the init alone when it is PID 1 of its own PID

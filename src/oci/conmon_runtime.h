@@ -68,6 +68,8 @@ class ConmonRuntime final : public Runtime {
   StatusOr<int> CreateContainer(const CreateRequest& request) override;
   Status StartContainer(const std::string& id) override;
   Status KillContainer(const std::string& id, int signal, bool all) override;
+  Status PauseContainer(const std::string& id) override;
+  Status ResumeContainer(const std::string& id) override;
   Status DeleteContainer(const std::string& id, bool force) override;
   StatusOr<RuntimeState> State(const std::string& id) override;
   Status UpdateContainerResources(const std::string& id,

@@ -110,6 +110,16 @@ class Runtime {
   // Errors: NotFound (unknown id); FailedPrecondition when it is not running; Internal otherwise.
   virtual Status KillContainer(const std::string& id, int signal, bool all) = 0;
 
+  // Freezes (`runtime pause`) or thaws (`runtime resume`) every process of a running
+  // container, for the inspect endpoints. Errors: NotFound (unknown id); FailedPrecondition
+  // when it is not running (pause) or not paused (resume); Internal otherwise.
+  virtual Status PauseContainer(const std::string& id) {
+    return Unimplemented(absl::StrCat("this runtime cannot pause container ", id));
+  }
+  virtual Status ResumeContainer(const std::string& id) {
+    return Unimplemented(absl::StrCat("this runtime cannot resume container ", id));
+  }
+
   // Removes the runtime's state (and cgroup) for the id; `force` kills a running container
   // first. Idempotent: an id the runtime does not know is OK. Also removes the exit file in the
   // exits dir and forgets the id's dirs; the persist dir is the caller's.

@@ -273,6 +273,33 @@ class EventsTest : public ::testing::TestWithParam<std::string> {
     return rt().StartContainer(ctx.get(), req, &resp);
   }
 
+  // Whether the container's PID 1 (the shell of kSleepUntilTerm) catches SIGTERM yet: its trap
+  // is set only once the shell runs, after StartContainer returned, and PID 1 of a PID
+  // namespace ignores a signal it does not catch.
+  bool WaitUntilTrapsTerm(const std::string& id) {
+    return Eventually(
+        [&] {
+          v1::ExecSyncRequest req;
+          req.set_container_id(id);
+          // Shell builtins only: the image has no grep.
+          for (const char* arg : {"sh", "-c",
+                                  "while read -r k v; do [ \"$k\" = SigCgt: ] && echo \"$k $v\"; "
+                                  "done < /proc/1/status"}) {
+            req.add_cmd(arg);
+          }
+          req.set_timeout(10);
+          v1::ExecSyncResponse resp;
+          auto ctx = daemon_->Context(seconds(30));
+          if (!rt().ExecSync(ctx.get(), req, &resp).ok()) return false;
+          const std::string& line = resp.stdout();
+          size_t colon = line.find(':');
+          if (colon == std::string::npos) return false;
+          uint64_t caught = std::strtoull(line.c_str() + colon + 1, nullptr, 16);
+          return (caught & (uint64_t{1} << (SIGTERM - 1))) != 0;
+        },
+        seconds(10));
+  }
+
   grpc::Status StopCtr(const std::string& id) {
     v1::StopContainerRequest req;
     req.set_container_id(id);
@@ -333,6 +360,7 @@ TEST_P(EventsTest, ContainerLifecycle_CreatedStartedStoppedDeletedInOrderWithSta
   ASSERT_FALSE(id.empty());
   grpc::Status st = StartCtr(id);
   ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_TRUE(WaitUntilTrapsTerm(id));
   st = StopCtr(id);
   ASSERT_TRUE(st.ok()) << st.error_message();
   st = RemoveCtr(id);

@@ -2306,5 +2306,139 @@ TEST_P(PortForwardTest, ClosedPortReportsAnErrorOnTheErrorStream) {
   EXPECT_TRUE(Contains(std::string(st.message()), "error forwarding port 9")) << st;
 }
 
+// ---- Inspect endpoints (HTTP/1.1 on the CRI socket) and `crio status` ------------------------
+
+class InspectTest : public StreamingTest {
+ protected:
+  nlohmann::json GetJson(const std::string& target, long* code) {
+    std::string body = HttpGetUnix(daemon().socket_path(), target, code);
+    return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  }
+  // Whether the container's freezer says frozen: freezer.state (v1) or cgroup.freeze (v2).
+  bool Frozen(const std::string& ctr_id) {
+    if (fs::exists(std::string(kCgroupRoot) + "/cgroup.controllers")) {
+      return ReadFile(std::string(kCgroupRoot) + cgroup_parent_ + "/crio-" + ctr_id +
+                      "/cgroup.freeze")
+          .starts_with("1");
+    }
+    return ReadFile(std::string(kCgroupRoot) + "/freezer" + cgroup_parent_ + "/crio-" + ctr_id +
+                    "/freezer.state")
+        .starts_with("FROZEN");
+  }
+  CommandResult CrioStatus(std::vector<std::string> args) {
+    std::vector<std::string> argv = {BuiltBinary("crio"), "status", "--socket",
+                                     daemon().socket_path()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Handlers, InspectTest, ::testing::Values("crun", "runc"),
+                         HandlerParamName);
+
+TEST_P(InspectTest, Info_AndGrpc_ShareTheCriSocket) {
+  long code = 0;
+  nlohmann::json info = GetJson("/info", &code);
+  ASSERT_EQ(code, 200);
+  ASSERT_TRUE(info.is_object());
+  EXPECT_EQ(info["cgroup_driver"], "cgroupfs");
+  EXPECT_EQ(info["storage_driver"], "overlay");
+  EXPECT_EQ(info["storage_root"], daemon().dir().Sub("root"));
+  EXPECT_TRUE(info.contains("storage_image"));
+  ASSERT_TRUE(info["default_id_mappings"]["uids"].is_array());
+  EXPECT_EQ(info["default_id_mappings"]["uids"][0]["size"], 4294967295ULL);
+  // gRPC still answers on the same socket after an HTTP/1.1 client used it.
+  v1::VersionRequest req;
+  v1::VersionResponse resp;
+  auto ctx = daemon().Context();
+  EXPECT_TRUE(rt().Version(ctx.get(), req, &resp).ok());
+  std::string config = HttpGetUnix(daemon().socket_path(), "/config", &code);
+  EXPECT_EQ(code, 200);
+  EXPECT_TRUE(Contains(config, "[crio.runtime]")) << config.substr(0, 300);
+  HttpGetUnix(daemon().socket_path(), "/no/such/endpoint", &code);
+  EXPECT_EQ(code, 404);
+}
+
+TEST_P(InspectTest, Container_FieldsAsCriO_AndPodsByTheirId) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  v1::ContainerStatus status;
+  ASSERT_TRUE(CtrStatus(ctr_id_, &status).ok());
+  long code = 0;
+  nlohmann::json c = GetJson("/containers/" + ctr_id_, &code);
+  ASSERT_EQ(code, 200) << c.dump();
+  EXPECT_TRUE(Contains(c["name"].get<std::string>(), "main")) << c["name"];
+  const int pid = c["pid"].get<int>();
+  EXPECT_GT(pid, 0);
+  EXPECT_TRUE(fs::exists("/proc/" + std::to_string(pid)));
+  EXPECT_EQ(c["image"], status.image().image());
+  EXPECT_FALSE(c["image_ref"].get<std::string>().empty());
+  EXPECT_EQ(c["created_time"].get<int64_t>(), status.created_at());
+  EXPECT_EQ(c["labels"]["ctr"], "main");
+  EXPECT_EQ(c["annotations"]["example.com/ctr-note"], "container main");
+  EXPECT_TRUE(c["crio_annotations"].is_object());
+  EXPECT_EQ(c["log_path"], status.log_path());
+  EXPECT_TRUE(fs::is_directory(c["root"].get<std::string>() + "/bin")) << c["root"];
+  EXPECT_EQ(c["sandbox"], pod_id_);
+  EXPECT_TRUE(c["ip_addresses"].is_array());
+  EXPECT_EQ(c["host_network"], false);
+
+  nlohmann::json pod = GetJson("/containers/" + pod_id_, &code);
+  EXPECT_EQ(code, 200) << pod.dump();
+  EXPECT_EQ(pod["sandbox"], pod_id_);
+
+  std::string missing = HttpGetUnix(daemon().socket_path(), "/containers/deadbeef", &code);
+  EXPECT_EQ(code, 404);
+  EXPECT_TRUE(Contains(missing, "not found")) << missing;
+}
+
+TEST_P(InspectTest, PauseFreezesAndUnpauseThaws) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  long code = 0;
+  std::string body = HttpGetUnix(daemon().socket_path(), "/pause/" + ctr_id_, &code);
+  ASSERT_EQ(code, 200) << body;
+  EXPECT_TRUE(Frozen(ctr_id_));
+  body = HttpGetUnix(daemon().socket_path(), "/unpause/" + ctr_id_, &code);
+  ASSERT_EQ(code, 200) << body;
+  EXPECT_FALSE(Frozen(ctr_id_));
+  v1::ExecSyncResponse r;
+  ASSERT_TRUE(Exec(ctr_id_, {"echo", "thawed"}, 10, &r).ok());
+  EXPECT_EQ(r.stdout(), "thawed\n");
+  // Unpausing a running container, or pausing an unknown one, changes nothing and says why.
+  body = HttpGetUnix(daemon().socket_path(), "/unpause/" + ctr_id_, &code);
+  EXPECT_EQ(code, 409) << body;
+  HttpGetUnix(daemon().socket_path(), "/pause/deadbeef", &code);
+  EXPECT_EQ(code, 404);
+}
+
+TEST_P(InspectTest, CrioStatus_InfoContainersConfig) {
+  ASSERT_NO_FATAL_FAILURE(StartPodAndContainer());
+  CommandResult info = CrioStatus({"info"});
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_TRUE(Contains(info.output, "cgroup driver: cgroupfs\n")) << info.output;
+  EXPECT_TRUE(Contains(info.output, "storage graph root: " + daemon().dir().Sub("root") + "\n"))
+      << info.output;
+  EXPECT_TRUE(Contains(info.output,
+                       "default UID mappings (format <container>:<host>:<size>):\n"
+                       "  0:0:4294967295\n"))
+      << info.output;
+
+  CommandResult ctr = CrioStatus({"containers", "--id", ctr_id_});
+  ASSERT_EQ(ctr.exit_code, 0) << ctr.output;
+  EXPECT_TRUE(Contains(ctr.output, "sandbox: " + pod_id_ + "\n")) << ctr.output;
+  EXPECT_TRUE(Contains(ctr.output, "  ctr: main\n")) << ctr.output;
+
+  CommandResult config = CrioStatus({"config"});
+  ASSERT_EQ(config.exit_code, 0) << config.output;
+  EXPECT_TRUE(Contains(config.output, "[crio.runtime]"));
+
+  CommandResult unknown = CrioStatus({"containers", "--id", "deadbeef"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_TRUE(Contains(unknown.output, "not found")) << unknown.output;
+  CommandResult no_daemon =
+      RunCommand({BuiltBinary("crio"), "status", "-s", daemon().dir().Sub("nothing.sock"), "info"});
+  EXPECT_NE(no_daemon.exit_code, 0);
+  EXPECT_TRUE(Contains(no_daemon.output, "nothing.sock")) << no_daemon.output;
+}
+
 }  // namespace
 }  // namespace crio::testing

@@ -4,9 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "os/socket.h"
 
@@ -211,6 +214,45 @@ TEST(HttpServerUnix, ServesOnAUnixSocket) {
   EXPECT_NE(ReadUntil(fd->get()).find("hi\n"), std::string::npos);
   (*server)->Stop();
   std::filesystem::remove_all(dir);
+}
+
+// The CRI socket's routing: connections starting with the divert prefix leave the HTTP server
+// unread; all others are served as HTTP/1.1.
+TEST_F(HttpServerTest, DivertPrefix_HandsTheSocketOverUnread) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<os::UniqueFd> diverted;
+  ServerOptions options;
+  options.divert_prefix = "PRI * HTTP/2.0\r\n";
+  options.divert = [&](os::UniqueFd fd) {
+    std::lock_guard lock(mu);
+    diverted.push_back(std::move(fd));
+    cv.notify_all();
+  };
+  StartServer(HelloRouter(), options);
+
+  // The prefix in two writes: the server waits for the rest before it decides.
+  os::UniqueFd h2 = Connect();
+  ASSERT_TRUE(os::WriteAll(h2.get(), "PRI * HT").ok());
+  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(os::WriteAll(h2.get(), "TP/2.0\r\n\r\nSM\r\n\r\n").ok());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return diverted.size() == 1; }));
+  }
+  // Nothing was consumed: the new owner reads the whole preface.
+  char buf[64] = {};
+  ssize_t n = ::recv(diverted[0].get(), buf, sizeof buf, 0);
+  EXPECT_EQ(std::string(buf, n > 0 ? size_t(n) : 0), "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  WaitForConnections(0);
+
+  // HTTP/1.1 on the same listener is still served here.
+  os::UniqueFd h1 = Connect();
+  ASSERT_TRUE(
+      os::WriteAll(h1.get(), "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok());
+  EXPECT_NE(ReadUntil(h1.get()).find("hi\n"), std::string::npos);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(diverted.size(), 1u);
 }
 
 // ---- TLS ----
