@@ -669,7 +669,7 @@ Status CgroupfsManager::MoveProcess(pid_t pid, const std::string& path) {
   return absl::OkStatus();
 }
 
-StatusOr<CgroupStats> CgroupfsManager::ReadStats(const std::string& path) {
+StatusOr<CgroupStats> CgroupfsManager::ReadStats(const std::string& path, unsigned parts) {
   RETURN_IF_ERROR(ValidateCgroupPath(path));
   auto read_u64 = [this](const std::string& rel) -> std::optional<uint64_t> {
     auto text = fs_->Read(rel);
@@ -684,49 +684,56 @@ StatusOr<CgroupStats> CgroupfsManager::ReadStats(const std::string& path) {
     if (!text.ok()) return std::nullopt;
     return ParsePressure(*text);
   };
+  const bool cpu = parts & kCpuStats, memory = parts & kMemoryStats, pids = parts & kPidsStats,
+             oom = parts & kOomStats, pressure = parts & kPressureStats;
   CgroupStats stats;
   std::optional<uint64_t> inactive_file;
   if (layout_.version == CgroupVersion::kV2) {
-    stats.memory_usage_bytes = read_u64(FilePath("memory", path, "memory.current"));
-    auto memory_stat = fs_->Read(FilePath("memory", path, "memory.stat"));
-    if (memory_stat.ok()) {
-      inactive_file = FlatKeyedValue(*memory_stat, "inactive_file");
-      stats.memory_rss_bytes = FlatKeyedValue(*memory_stat, "anon");
-      stats.memory_page_faults = FlatKeyedValue(*memory_stat, "pgfault");
-      stats.memory_major_page_faults = FlatKeyedValue(*memory_stat, "pgmajfault");
+    if (memory) {
+      stats.memory_usage_bytes = read_u64(FilePath("memory", path, "memory.current"));
+      auto memory_stat = fs_->Read(FilePath("memory", path, "memory.stat"));
+      if (memory_stat.ok()) {
+        inactive_file = FlatKeyedValue(*memory_stat, "inactive_file");
+        stats.memory_rss_bytes = FlatKeyedValue(*memory_stat, "anon");
+        stats.memory_page_faults = FlatKeyedValue(*memory_stat, "pgfault");
+        stats.memory_major_page_faults = FlatKeyedValue(*memory_stat, "pgmajfault");
+      }
+      stats.memory_limit_bytes = read_u64(FilePath("memory", path, "memory.max"));  // "max": none
+      stats.swap_usage_bytes = read_u64(FilePath("memory", path, "memory.swap.current"));
+      stats.swap_limit_bytes = read_u64(FilePath("memory", path, "memory.swap.max"));
     }
-    stats.memory_limit_bytes = read_u64(FilePath("memory", path, "memory.max"));  // "max": none
-    stats.swap_usage_bytes = read_u64(FilePath("memory", path, "memory.swap.current"));
-    stats.swap_limit_bytes = read_u64(FilePath("memory", path, "memory.swap.max"));
-    stats.oom_kills = read_keyed(FilePath("memory", path, "memory.events"), "oom_kill");
-    auto usage_usec = read_keyed(FilePath("cpu", path, "cpu.stat"), "usage_usec");
-    if (usage_usec) {
-      stats.cpu_usage_ns = *usage_usec * 1000;
+    if (oom) stats.oom_kills = read_keyed(FilePath("memory", path, "memory.events"), "oom_kill");
+    if (cpu) {
+      auto usage_usec = read_keyed(FilePath("cpu", path, "cpu.stat"), "usage_usec");
+      if (usage_usec) stats.cpu_usage_ns = *usage_usec * 1000;
     }
-    stats.cpu_pressure = read_psi("cpu.pressure");
-    stats.memory_pressure = read_psi("memory.pressure");
-    stats.io_pressure = read_psi("io.pressure");
+    if (pressure && cpu) stats.cpu_pressure = read_psi("cpu.pressure");
+    if (pressure && memory) {
+      stats.memory_pressure = read_psi("memory.pressure");
+      stats.io_pressure = read_psi("io.pressure");
+    }
   } else {
-    stats.memory_usage_bytes = read_u64(FilePath("memory", path, "memory.usage_in_bytes"));
-    auto memory_stat = fs_->Read(FilePath("memory", path, "memory.stat"));
-    if (memory_stat.ok()) {
-      inactive_file = FlatKeyedValue(*memory_stat, "total_inactive_file");
-      stats.memory_rss_bytes = FlatKeyedValue(*memory_stat, "total_rss");
-      stats.memory_page_faults = FlatKeyedValue(*memory_stat, "total_pgfault");
-      stats.memory_major_page_faults = FlatKeyedValue(*memory_stat, "total_pgmajfault");
+    if (memory) {
+      stats.memory_usage_bytes = read_u64(FilePath("memory", path, "memory.usage_in_bytes"));
+      auto memory_stat = fs_->Read(FilePath("memory", path, "memory.stat"));
+      if (memory_stat.ok()) {
+        inactive_file = FlatKeyedValue(*memory_stat, "total_inactive_file");
+        stats.memory_rss_bytes = FlatKeyedValue(*memory_stat, "total_rss");
+        stats.memory_page_faults = FlatKeyedValue(*memory_stat, "total_pgfault");
+        stats.memory_major_page_faults = FlatKeyedValue(*memory_stat, "total_pgmajfault");
+        // memory.stat also carries the limit and (with swap accounting) the swap in use, which
+        // saves opening memory.limit_in_bytes and memory.memsw.usage_in_bytes. v1 reports "no
+        // limit" as PAGE_COUNTER_MAX rounded to pages: anything past 2^62 is that.
+        auto limit = FlatKeyedValue(*memory_stat, "hierarchical_memory_limit");
+        if (limit && *limit < (uint64_t{1} << 62)) stats.memory_limit_bytes = limit;
+        stats.swap_usage_bytes = FlatKeyedValue(*memory_stat, "total_swap");
+      }
     }
-    if (memory_stat.ok()) {
-      // memory.stat also carries the limit and (with swap accounting) the swap in use, which
-      // saves opening memory.limit_in_bytes and memory.memsw.usage_in_bytes. v1 reports "no
-      // limit" as PAGE_COUNTER_MAX rounded to pages: anything past 2^62 is that.
-      auto limit = FlatKeyedValue(*memory_stat, "hierarchical_memory_limit");
-      if (limit && *limit < (uint64_t{1} << 62)) stats.memory_limit_bytes = limit;
-      stats.swap_usage_bytes = FlatKeyedValue(*memory_stat, "total_swap");
-    }
-    stats.oom_kills = read_keyed(FilePath("memory", path, "memory.oom_control"), "oom_kill");
-    stats.cpu_usage_ns = read_u64(FilePath("cpuacct", path, "cpuacct.usage"));
+    if (oom)
+      stats.oom_kills = read_keyed(FilePath("memory", path, "memory.oom_control"), "oom_kill");
+    if (cpu) stats.cpu_usage_ns = read_u64(FilePath("cpuacct", path, "cpuacct.usage"));
   }
-  stats.pids_current = read_u64(FilePath("pids", path, "pids.current"));
+  if (pids) stats.pids_current = read_u64(FilePath("pids", path, "pids.current"));
   // Nothing readable: tell a missing cgroup (checked only now, to keep the common case to the
   // reads alone) from one whose controllers are not enabled.
   if (!stats.memory_usage_bytes && !stats.cpu_usage_ns && !stats.pids_current) {
@@ -767,7 +774,9 @@ Status SystemdManager::ApplyPodResources(const std::string&, const PodResources&
 }
 Status SystemdManager::RemoveCgroup(const std::string&) { return NotAvailable(); }
 Status SystemdManager::MoveProcess(pid_t, const std::string&) { return NotAvailable(); }
-StatusOr<CgroupStats> SystemdManager::ReadStats(const std::string&) { return NotAvailable(); }
+StatusOr<CgroupStats> SystemdManager::ReadStats(const std::string&, unsigned) {
+  return NotAvailable();
+}
 
 // --- Choosing a manager
 // ----------------------------------------------------------------------------

@@ -132,6 +132,17 @@ struct CgroupStats {
   std::optional<Psi> cpu_pressure, memory_pressure, io_pressure;
 };
 
+// Which counters ReadStats reads: a caller asks only for what its answer carries (the CRI's
+// ContainerStats has no process count or OOM kills), which saves whole files per cgroup.
+enum StatsParts : unsigned {
+  kCpuStats = 1u << 0,       // cpu_usage_ns (+ cpu_pressure)
+  kMemoryStats = 1u << 1,    // memory_*, swap_* (+ memory_pressure, io_pressure)
+  kPidsStats = 1u << 2,      // pids_current
+  kOomStats = 1u << 3,       // oom_kills
+  kPressureStats = 1u << 4,  // the PSI of the parts above (v2)
+  kAllStats = kCpuStats | kMemoryStats | kPidsStats | kOomStats | kPressureStats,
+};
+
 // --- Managers ----------------------------------------------------------------------------------
 
 // Thread-safe. Paths are absolute cgroup paths ("/kubepods/pod1/crio-abc").
@@ -168,7 +179,7 @@ class CgroupManager {
 
   // Reads usage counters of `path`; a counter whose file is missing stays nullopt. NotFound if
   // the cgroup itself is missing.
-  virtual StatusOr<CgroupStats> ReadStats(const std::string& path) = 0;
+  virtual StatusOr<CgroupStats> ReadStats(const std::string& path, unsigned parts = kAllStats) = 0;
 };
 using CgroupManagerPtr = std::unique_ptr<CgroupManager>;
 
@@ -192,7 +203,7 @@ class CgroupfsManager : public CgroupManager {
   Status ApplyPodResources(const std::string& path, const PodResources& resources) override;
   Status RemoveCgroup(const std::string& path) override;
   Status MoveProcess(pid_t pid, const std::string& path) override;
-  StatusOr<CgroupStats> ReadStats(const std::string& path) override;
+  StatusOr<CgroupStats> ReadStats(const std::string& path, unsigned parts = kAllStats) override;
 
  private:
   // Hierarchy directories (relative to the root) a new cgroup is created in; {""} on v2.
@@ -229,7 +240,7 @@ class SystemdManager : public CgroupManager {
   Status ApplyPodResources(const std::string& path, const PodResources& resources) override;
   Status RemoveCgroup(const std::string& path) override;
   Status MoveProcess(pid_t pid, const std::string& path) override;
-  StatusOr<CgroupStats> ReadStats(const std::string& path) override;
+  StatusOr<CgroupStats> ReadStats(const std::string& path, unsigned parts = kAllStats) override;
 
  private:
   Status NotAvailable() const;

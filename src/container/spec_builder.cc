@@ -28,7 +28,7 @@
 #include "absl/strings/str_split.h"
 #include "container/image_user.h"
 #include "container/seccomp_default.h"
-#include "image/read_file.h"
+#include "os/file.h"
 #include "os/unique_fd.h"
 #include "util/log.h"
 
@@ -101,7 +101,7 @@ const HostInfo& HostFor(const HostInfo* given, bool cgroup_v2) {
 }
 
 std::string ReadTrimmed(const std::string& path) {
-  auto text = image::ReadSmallFile(path, 4096);
+  auto text = os::ReadSmallFile(path, 4096);
   if (!text.ok()) {
     return "";
   }
@@ -647,7 +647,7 @@ StatusOr<json> LoadSeccompFile(const std::string& path, const std::vector<std::s
   if (path.empty() || path.front() != '/') {
     return InvalidArgument(absl::StrCat("seccomp profile path \"", path, "\" is not absolute"));
   }
-  auto text = image::ReadSmallFile(path);
+  auto text = os::ReadSmallFile(path);
   if (!text.ok()) {
     if (from_request) {
       return InvalidArgument(
@@ -929,7 +929,7 @@ Status CheckPropagationSource(const std::string& source, v1::MountPropagation pr
   if (ec) {
     return absl::OkStatus();  // a missing source is reported when the runtime mounts it
   }
-  auto table = image::ReadSmallFile(host.mountinfo_path, 64 << 20);
+  auto table = os::ReadSmallFile(host.mountinfo_path, 64 << 20);
   if (!table.ok()) {
     return Annotate(table.status(), "read the mount table");
   }
@@ -1045,7 +1045,7 @@ Status CheckUserns(const v1::PodSandboxConfig& sandbox, const v1::NamespaceOptio
 
 // Without CAP_SYS_RESOURCE (bit 24 of CapEff) no process we start can go below our own score.
 int ProbeMinOomScoreAdj() {
-  auto status = image::ReadSmallFile("/proc/self/status", 1 << 16);
+  auto status = os::ReadSmallFile("/proc/self/status", 1 << 16);
   constexpr std::string_view kCapEff = "\nCapEff:\t";
   const size_t pos = status.ok() ? status->find(kCapEff) : std::string::npos;
   if (pos == std::string::npos) {
@@ -1066,7 +1066,7 @@ int ProbeMinOomScoreAdj() {
 }
 
 uint64_t ProbeBoundingCaps() {
-  auto status = image::ReadSmallFile("/proc/self/status", 1 << 16);
+  auto status = os::ReadSmallFile("/proc/self/status", 1 << 16);
   constexpr std::string_view kCapBnd = "\nCapBnd:\t";
   const size_t pos = status.ok() ? status->find(kCapBnd) : std::string::npos;
   uint64_t bounding = 0;

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "image/read_file.h"
+#include "os/file.h"
 
 namespace crio::image {
 namespace {
@@ -151,7 +151,7 @@ StatusOr<Credentials> LookupAuthJson(std::string_view json_text, std::string_vie
 
 StatusOr<Credentials> LookupAuthFile(const std::string& path, const Reference& ref) {
   if (path.empty()) return Credentials{};
-  StatusOr<std::string> text = ReadSmallFile(path);
+  StatusOr<std::string> text = os::ReadSmallFile(path);
   if (!text.ok()) {
     if (absl::IsNotFound(text.status())) return Credentials{};
     return text.status();

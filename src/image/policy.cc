@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "image/read_file.h"
+#include "os/file.h"
 
 namespace crio::image {
 namespace {
@@ -99,7 +99,7 @@ std::vector<std::string> ScopesFor(const Reference& ref) {
 }  // namespace
 
 StatusOr<Policy> Policy::Load(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+  ASSIGN_OR_RETURN(std::string text, os::ReadSmallFile(path));
   return Parse(text, path);
 }
 

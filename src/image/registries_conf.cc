@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "image/read_file.h"
+#include "os/file.h"
 #include "util/log.h"
 
 namespace crio::image {
@@ -506,7 +506,7 @@ StatusOr<RegistriesConf> ParseRegistriesConf(std::string_view toml_text, std::st
 StatusOr<RegistriesConf> LoadRegistriesConf(const std::string& main_path,
                                             const std::string& drop_in_dir) {
   RegistriesConf conf;
-  StatusOr<std::string> main_text = ReadSmallFile(main_path);
+  StatusOr<std::string> main_text = os::ReadSmallFile(main_path);
   if (main_text.ok()) {
     ASSIGN_OR_RETURN(conf, ParseFile(*main_text, main_path, /*force_v2=*/false));
   } else if (!absl::IsNotFound(main_text.status())) {
@@ -531,7 +531,7 @@ StatusOr<RegistriesConf> LoadRegistriesConf(const std::string& main_path,
   }
   std::sort(files.begin(), files.end());
   for (const std::string& path : files) {
-    StatusOr<std::string> text = ReadSmallFile(path);
+    StatusOr<std::string> text = os::ReadSmallFile(path);
     if (!text.ok()) {
       if (absl::IsNotFound(text.status())) continue;  // removed since the listing
       return text.status();

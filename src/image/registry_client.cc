@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "image/digest.h"
-#include "image/read_file.h"
 #include "image/www_authenticate.h"
+#include "os/file.h"
 #include "util/log.h"
 
 namespace crio::image {
@@ -259,7 +259,7 @@ StatusOr<TlsFiles> LoadCertsDir(const std::string& certs_dir, const std::string&
   for (const std::string& name : names) {
     std::string path = absl::StrCat(dir, "/", name);
     if (EndsWith(name, ".crt")) {
-      ASSIGN_OR_RETURN(std::string pem, ReadSmallFile(path));
+      ASSIGN_OR_RETURN(std::string pem, os::ReadSmallFile(path));
       absl::StrAppend(&extra_cas, pem, "\n");
     } else if (EndsWith(name, ".cert")) {
       std::string key = absl::StrCat(dir, "/", name.substr(0, name.size() - 5), ".key");
@@ -285,7 +285,7 @@ StatusOr<TlsFiles> LoadCertsDir(const std::string& certs_dir, const std::string&
   }
   if (!extra_cas.empty()) {
     // CAINFO_BLOB replaces the default bundle, so prepend the system CAs: certs.d adds trust.
-    StatusOr<std::string> system = ReadSmallFile(DefaultCaBundlePath(), 64 << 20);
+    StatusOr<std::string> system = os::ReadSmallFile(DefaultCaBundlePath(), 64 << 20);
     if (system.ok()) {
       tls.ca_blob = absl::StrCat(*system, "\n", extra_cas);
     } else {

@@ -16,6 +16,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_join.h"
+#include "os/file.h"
 #include "os/process.h"
 #include "os/process_tree.h"
 #include "os/unique_fd.h"
@@ -40,32 +41,6 @@ std::string Trim(std::string_view s) {
   }
   std::size_t end = s.find_last_not_of(ws);
   return std::string(s.substr(begin, end - begin + 1));
-}
-
-// Reads a small file. Errors: the open/read errno (NotFound for ENOENT).
-StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  os::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    return ErrnoError(errno, absl::StrCat("open `", path, "`"));
-  }
-  std::string data;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return ErrnoError(errno, absl::StrCat("read `", path, "`"));
-    }
-    if (n == 0) {
-      return data;
-    }
-    data.append(buf, static_cast<std::size_t>(n));
-    if (data.size() > kMaxSmallFile) {
-      return Internal(absl::StrCat("`", path, "` is larger than ", kMaxSmallFile, " bytes"));
-    }
-  }
 }
 
 Status WriteFile(const std::string& path, std::string_view data) {
@@ -216,7 +191,7 @@ std::vector<std::string_view> Words(std::string_view text) {
 
 // Field `index` (1-based, as in proc(5); 3 or more) of /proc/<pid>/stat, or -1.
 long StatField(pid_t pid, int index) {
-  auto stat = ReadSmallFile(absl::StrCat("/proc/", pid, "/stat"));
+  auto stat = os::ReadSmallFile(absl::StrCat("/proc/", pid, "/stat"), kMaxSmallFile);
   if (!stat.ok()) {
     return -1;
   }
@@ -259,7 +234,7 @@ namespace {
 
 // Whether /proc/<pid>/cmdline is conmon's for container `id` ("-c" followed by the id).
 bool IsMonitorFor(pid_t pid, const std::string& id) {
-  auto cmdline = ReadSmallFile(absl::StrCat("/proc/", pid, "/cmdline"));
+  auto cmdline = os::ReadSmallFile(absl::StrCat("/proc/", pid, "/cmdline"), kMaxSmallFile);
   if (!cmdline.ok()) {
     return false;
   }
@@ -646,7 +621,7 @@ void ConmonRuntime::CleanUpFailedCreate(const CreateRequest& request) {
 
 bool ConmonRuntime::StopMonitor(const std::string& bundle, const std::string& id, int sig,
                                 milliseconds wait) {
-  auto text = ReadSmallFile(absl::StrCat(bundle, "/conmon-pidfile"));
+  auto text = os::ReadSmallFile(absl::StrCat(bundle, "/conmon-pidfile"), kMaxSmallFile);
   if (!text.ok()) {
     return true;
   }
@@ -680,8 +655,8 @@ std::optional<os::PidFd> ConmonRuntime::OpenInit(const std::string& id, bool* ex
   if (!dirs) {
     return std::nullopt;
   }
-  auto conmon = ReadSmallFile(absl::StrCat(dirs->bundle, "/conmon-pidfile"));
-  auto init = ReadSmallFile(absl::StrCat(dirs->bundle, "/pidfile"));
+  auto conmon = os::ReadSmallFile(absl::StrCat(dirs->bundle, "/conmon-pidfile"), kMaxSmallFile);
+  auto init = os::ReadSmallFile(absl::StrCat(dirs->bundle, "/pidfile"), kMaxSmallFile);
   if (!conmon.ok() || !init.ok()) {
     return std::nullopt;
   }
@@ -748,7 +723,7 @@ Status ConmonRuntime::KillContainer(const std::string& id, int signal, bool all)
   // namespace (the kernel kills the rest with it), which holds for SIGKILL only.
   bool exited = false;
   if (auto init = OpenInit(id, &exited)) {
-    auto status = ReadSmallFile(absl::StrCat("/proc/", init->pid(), "/status"));
+    auto status = os::ReadSmallFile(absl::StrCat("/proc/", init->pid(), "/status"), kMaxSmallFile);
     if (!all || (signal == SIGKILL && status.ok() && IsPidNamespaceInit(*status))) {
       RETURN_IF_ERROR(init->Signal(signal));
       CRIO_LOG_DEBUG("container={}: signal {} sent to init pid {}", id, signal, init->pid());
@@ -852,7 +827,7 @@ namespace {
 // is not in the runtime's process group, and its children would be orphaned to the container's
 // init if only it died.
 void KillExecTree(const std::string& id, const std::string& pid_path) {
-  auto text = ReadSmallFile(pid_path);
+  auto text = os::ReadSmallFile(pid_path, kMaxSmallFile);
   if (!text.ok()) {
     return;
   }
@@ -890,7 +865,7 @@ StatusOr<ExecFiles> ConmonRuntime::PrepareExec(const std::string& id,
     return InvalidArgument(absl::StrCat("exec in container ", id, ": empty command"));
   }
   ASSIGN_OR_RETURN(ContainerDirs dirs, DirsFor(id));
-  auto config = ReadSmallFile(absl::StrCat(dirs.bundle, "/config.json"));
+  auto config = os::ReadSmallFile(absl::StrCat(dirs.bundle, "/config.json"), kMaxSmallFile);
   if (!config.ok()) {
     return Annotate(config.status(), absl::StrCat("exec in container ", id));
   }
@@ -1025,7 +1000,7 @@ StatusOr<std::optional<ExitInfo>> ConmonRuntime::ReadExit(const std::string& id)
     candidates.push_back(absl::StrCat(dirs->persist_dir, "/exit"));
   }
   for (const std::string& path : candidates) {
-    auto content = ReadSmallFile(path);
+    auto content = os::ReadSmallFile(path, kMaxSmallFile);
     if (!content.ok()) {
       if (absl::IsNotFound(content.status())) {
         continue;
@@ -1074,7 +1049,7 @@ StatusOr<pid_t> ConmonRuntime::MonitorPid(const std::string& id) {
   if (!dirs) {
     return NotFound(absl::StrCat("container ", id, " is not tracked"));
   }
-  auto text = ReadSmallFile(absl::StrCat(dirs->bundle, "/conmon-pidfile"));
+  auto text = os::ReadSmallFile(absl::StrCat(dirs->bundle, "/conmon-pidfile"), kMaxSmallFile);
   if (!text.ok()) {
     return Annotate(text.status(), absl::StrCat("conmon pid of container ", id));
   }

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "os/file.h"
 #include "os/mount_point.h"
 #include "os/unique_fd.h"
 #include "util/log.h"
@@ -86,32 +87,6 @@ Status WriteFileInPlace(const std::string& path, std::string_view content) {
     return ErrnoError(errno, absl::StrCat("close `", path, "`"));
   }
   return absl::OkStatus();
-}
-
-StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    return ErrnoError(errno, absl::StrCat("open `", path, "`"));
-  }
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(fd.get(), buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return ErrnoError(errno, absl::StrCat("read `", path, "`"));
-    }
-    if (n == 0) {
-      break;
-    }
-    out.append(buf, static_cast<size_t>(n));
-    if (out.size() > (1u << 20)) {
-      return InvalidArgument(absl::StrCat("`", path, "` is larger than 1 MiB"));
-    }
-  }
-  return out;
 }
 
 using os::IsMountRoot;
@@ -211,7 +186,7 @@ Status WriteResolvConf(const std::string& pod_dir, const DnsConfig& dns,
                        const std::string& host_resolv_conf) {
   std::string content;
   if (IsEmpty(dns)) {
-    auto host = ReadSmallFile(host_resolv_conf);
+    auto host = os::ReadSmallFile(host_resolv_conf, 1 << 20);
     if (host.ok()) {
       content = std::move(*host);
     } else if (absl::IsNotFound(host.status())) {

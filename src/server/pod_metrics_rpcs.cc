@@ -249,7 +249,7 @@ grpc::Status RuntimeService::ListPodSandboxMetrics(grpc::ServerContext*,
   return Guarded("ListPodSandboxMetrics", [&] {
     auto specs = Enabled(ctx_.ConfigSnapshot().stats.included_pod_metrics);
     if (specs.empty()) return grpc::Status::OK;
-    StatsUsage usage(ctx_);
+    StatsUsage usage(ctx_, UsagePurpose::kPodMetrics);
     lifecycle::PodFilter ready;
     ready.state = v1::SANDBOX_READY;
     for (const auto& pod : usage.Pods(ctx_.lifecycle->ListPods(ready))) {
@@ -267,7 +267,7 @@ grpc::Status RuntimeService::StreamPodSandboxMetrics(
   return Guarded("StreamPodSandboxMetrics", [&] {
     auto specs = Enabled(ctx_.ConfigSnapshot().stats.included_pod_metrics);
     if (specs.empty()) return grpc::Status::OK;
-    StatsUsage usage(ctx_);
+    StatsUsage usage(ctx_, UsagePurpose::kPodMetrics);
     lifecycle::PodFilter ready;
     ready.state = v1::SANDBOX_READY;
     v1::StreamPodSandboxMetricsResponse batch;

@@ -118,7 +118,17 @@ stats::CgroupSample SumSamples(const std::vector<const stats::CgroupSample*>& pa
 
 // --- StatsUsage ---------------------------------------------------------------------------------
 
-StatsUsage::StatsUsage(ServiceContext& ctx) : ctx_(ctx) {}
+StatsUsage::StatsUsage(ServiceContext& ctx, UsagePurpose purpose) : ctx_(ctx), purpose_(purpose) {}
+
+unsigned StatsUsage::ContainerParts() const {
+  if (purpose_ == UsagePurpose::kPodMetrics) return cgroups::kAllStats;
+  return cgroups::kCpuStats | cgroups::kMemoryStats | cgroups::kPressureStats;
+}
+
+unsigned StatsUsage::PodParts() const {
+  if (purpose_ == UsagePurpose::kPodMetrics) return cgroups::kAllStats;
+  return cgroups::kCpuStats | cgroups::kMemoryStats | cgroups::kPidsStats | cgroups::kPressureStats;
+}
 
 const std::string& StatsUsage::ContainerFsMountpoint() {
   // Found once per daemon: the containers directory does not move.
@@ -137,12 +147,20 @@ const std::string& StatsUsage::ContainerFsMountpoint() {
 }
 
 std::vector<ContainerUsage> StatsUsage::Containers(std::vector<state::ContainerState> containers) {
+  return Measure(std::move(containers), {});
+}
+
+std::vector<ContainerUsage> StatsUsage::Measure(std::vector<state::ContainerState> containers,
+                                                const std::set<std::string>& summed_pods) {
   std::vector<stats::CgroupTarget> targets;
   targets.reserve(containers.size());
   for (const auto& c : containers) {
     // Only a running container has a cgroup worth reading; an exited one's is gone.
+    unsigned parts = ContainerParts();
+    if (summed_pods.count(c.pod_id())) parts |= PodParts();
     targets.push_back({ContainerKey(c.id()),
-                       c.state() == v1::CONTAINER_RUNNING ? c.cgroup_path() : "", c.started_at()});
+                       c.state() == v1::CONTAINER_RUNNING ? c.cgroup_path() : "", c.started_at(),
+                       parts});
   }
   auto samples = ctx_.stats->Sample(targets);
   std::vector<ContainerUsage> out;
@@ -194,6 +212,7 @@ std::vector<PodUsage> StatsUsage::Pods(const std::vector<state::PodState>& pods)
   all.refresh_exits = false;
   for (auto& c : ctx_.lifecycle->ListContainers(all)) by_pod[c.pod_id()].push_back(std::move(c));
   std::vector<stats::CgroupTarget> pod_targets;
+  std::set<std::string> summed_pods;  // pods without a cgroup of their own
   for (const auto& pod : pods) {
     // The pod's cgroup is its cgroup_parent (the kubelet's pod<uid> cgroup), which holds the
     // infra process and every container.
@@ -202,7 +221,8 @@ std::vector<PodUsage> StatsUsage::Pods(const std::vector<state::PodState>& pods)
       auto parent = cgroups::NormalizeCgroupParent(pod.config().linux().cgroup_parent());
       if (parent.ok()) pod_cgroup = *parent;
     }
-    pod_targets.push_back({PodKey(pod.id()), pod_cgroup, pod.created_at()});
+    if (pod_cgroup.empty()) summed_pods.insert(pod.id());
+    pod_targets.push_back({PodKey(pod.id()), pod_cgroup, pod.created_at(), PodParts()});
   }
   auto pod_samples = ctx_.stats->Sample(pod_targets);
   // Every listed pod's containers measured in one call (one batch the collector can split).
@@ -211,7 +231,7 @@ std::vector<PodUsage> StatsUsage::Pods(const std::vector<state::PodState>& pods)
     for (auto& c : by_pod[pod.id()]) containers.push_back(std::move(c));
   }
   std::map<std::string, std::vector<ContainerUsage>> usage_by_pod;
-  for (auto& c : Containers(std::move(containers))) {
+  for (auto& c : Measure(std::move(containers), summed_pods)) {
     std::string pod_id = c.container.pod_id();
     usage_by_pod[pod_id].push_back(std::move(c));
   }

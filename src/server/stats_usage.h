@@ -5,6 +5,7 @@
 
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,9 +34,15 @@ struct PodUsage {
 inline std::string ContainerKey(const std::string& id) { return "ctr:" + id; }
 inline std::string PodKey(const std::string& id) { return "pod:" + id; }
 
+// What a request reports, so only the cgroup files it needs are read.
+enum class UsagePurpose {
+  kCriStats,    // ContainerStats / PodSandboxStats: no OOM kills; process counts for pods only
+  kPodMetrics,  // ListPodSandboxMetrics: every counter
+};
+
 class StatsUsage {
  public:
-  explicit StatsUsage(ServiceContext& ctx);
+  explicit StatsUsage(ServiceContext& ctx, UsagePurpose purpose = UsagePurpose::kCriStats);
 
   std::vector<ContainerUsage> Containers(std::vector<state::ContainerState> containers);
   std::vector<PodUsage> Pods(const std::vector<state::PodState>& pods);
@@ -51,7 +58,15 @@ class StatsUsage {
   std::optional<std::vector<stats::InterfaceCounters>> PodInterfaces(const PodUsage& usage);
   const std::string& ContainerFsMountpoint();
 
+  // The cgroup counters to read (cgroups::StatsParts) for a container, a pod, and a container
+  // whose pod's counters are summed from its containers.
+  unsigned ContainerParts() const;
+  unsigned PodParts() const;
+  std::vector<ContainerUsage> Measure(std::vector<state::ContainerState> containers,
+                                      const std::set<std::string>& summed_pods);
+
   ServiceContext& ctx_;
+  UsagePurpose purpose_;
   std::string mountpoint_;
 };
 

@@ -1,9 +1,8 @@
 #include "stats/collector.h"
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
+#include "os/file.h"
 #include "util/log.h"
 #include "util/strings.h"
 
@@ -66,11 +65,8 @@ std::vector<InterfaceCounters> ParseNetDev(std::string_view text) {
 }
 
 StatusOr<std::vector<InterfaceCounters>> ReadInterfaces(const std::string& net_dev_path) {
-  std::ifstream in(net_dev_path);
-  if (!in) return NotFound("cannot read " + net_dev_path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<InterfaceCounters> out = ParseNetDev(text.str());
+  ASSIGN_OR_RETURN(std::string text, os::ReadSmallFile(net_dev_path, 1 << 20));
+  std::vector<InterfaceCounters> out = ParseNetDev(text);
   std::erase_if(out, [](const InterfaceCounters& c) { return c.name == "lo"; });
   return out;
 }
@@ -101,6 +97,7 @@ CgroupSample Collector::SampleOne(const CgroupTarget& target, const cgroups::Cgr
                                   int64_t now_ns) {
   CgroupSample sample;
   sample.counters = counters;
+  sample.parts = target.parts;
   sample.timestamp_ns = now_ns;
   if (counters.cpu_usage_ns) {
     auto previous = previous_.find(target.key);
@@ -121,7 +118,7 @@ CgroupSample Collector::SampleOne(const CgroupTarget& target, const cgroups::Cgr
 
 std::optional<CgroupSample> Collector::ReadOne(const CgroupTarget& target, int64_t now_ns) {
   if (target.cgroup_path.empty()) return std::nullopt;
-  auto counters = cgroups_->ReadStats(target.cgroup_path);
+  auto counters = cgroups_->ReadStats(target.cgroup_path, target.parts);
   if (!counters.ok()) return std::nullopt;
   std::lock_guard lock(mu_);
   return SampleOne(target, *counters, now_ns);
@@ -134,9 +131,15 @@ std::vector<std::optional<CgroupSample>> Collector::Sample(
   if (options_.collection_period.count() > 0) {
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < targets.size(); ++i) {
-      refresh_targets_[targets[i].key] = targets[i];
+      // The refresh reads what every caller of this key asked for.
+      auto [refresh, inserted] = refresh_targets_.try_emplace(targets[i].key, targets[i]);
+      if (!inserted) {
+        const unsigned parts = refresh->second.parts | targets[i].parts;
+        refresh->second = targets[i];
+        refresh->second.parts = parts;
+      }
       auto it = refreshed_.find(targets[i].key);
-      if (it != refreshed_.end()) {
+      if (it != refreshed_.end() && (it->second.parts & targets[i].parts) == targets[i].parts) {
         out[i] = it->second;
       } else {
         to_read.push_back(i);

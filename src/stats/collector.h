@@ -30,6 +30,7 @@ namespace crio::stats {
 // One cgroup's counters at `timestamp_ns` (unix), with the CPU rate since the previous sample.
 struct CgroupSample {
   cgroups::CgroupStats counters;
+  unsigned parts = cgroups::kAllStats;  // which counters were read (cgroups::StatsParts)
   int64_t timestamp_ns = 0;
   std::optional<uint64_t> usage_nano_cores;
 };
@@ -77,6 +78,7 @@ struct CgroupTarget {
   std::string key;
   std::string cgroup_path;
   int64_t started_ns = 0;
+  unsigned parts = cgroups::kAllStats;  // the counters the caller needs (cgroups::StatsParts)
 };
 
 class Collector {

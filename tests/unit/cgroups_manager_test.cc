@@ -564,6 +564,29 @@ TEST(CgroupfsManagerV1, ReadStats_ParsesCountersAndWorkingSet) {
   EXPECT_EQ(stats->pids_current, 3u);
 }
 
+TEST(CgroupfsManagerV1, ReadStats_OnlyTheAskedParts) {
+  auto state = V1State();
+  auto mgr = Manager(state, HybridLayout());
+  ASSERT_TRUE(mgr->CreatePodCgroup("/k", "p").ok());
+  state->files["memory/k/crio-p/memory.usage_in_bytes"] = "10485760\n";
+  state->files["memory/k/crio-p/memory.stat"] = "total_inactive_file 4194304\n";
+  state->files["memory/k/crio-p/memory.oom_control"] = "oom_kill_disable 0\noom_kill 2\n";
+  state->files["cpuacct/k/crio-p/cpuacct.usage"] = "123456789\n";
+  state->files["pids/k/crio-p/pids.current"] = "3\n";
+  auto cpu_memory = mgr->ReadStats("/k/crio-p", kCpuStats | kMemoryStats);
+  ASSERT_TRUE(cpu_memory.ok()) << cpu_memory.status();
+  EXPECT_EQ(cpu_memory->cpu_usage_ns, 123456789u);
+  EXPECT_EQ(cpu_memory->memory_working_set_bytes, 10485760u - 4194304u);
+  EXPECT_FALSE(cpu_memory->pids_current.has_value());
+  EXPECT_FALSE(cpu_memory->oom_kills.has_value());
+  auto pids_oom = mgr->ReadStats("/k/crio-p", kPidsStats | kOomStats);
+  ASSERT_TRUE(pids_oom.ok()) << pids_oom.status();
+  EXPECT_EQ(pids_oom->pids_current, 3u);
+  EXPECT_EQ(pids_oom->oom_kills, 2u);
+  EXPECT_FALSE(pids_oom->cpu_usage_ns.has_value());
+  EXPECT_FALSE(pids_oom->memory_usage_bytes.has_value());
+}
+
 TEST(CgroupfsManagerV1, ReadStats_MemoryDetailsLimitSwapAndOomKills) {
   auto state = V1State();
   auto mgr = Manager(state, HybridLayout());

@@ -28,7 +28,7 @@ class FakeCgroups : public cgroups::CgroupManager {
   }
   Status RemoveCgroup(const std::string&) override { return absl::OkStatus(); }
   Status MoveProcess(pid_t, const std::string&) override { return absl::OkStatus(); }
-  StatusOr<cgroups::CgroupStats> ReadStats(const std::string& path) override {
+  StatusOr<cgroups::CgroupStats> ReadStats(const std::string& path, unsigned) override {
     std::lock_guard lock(mu);
     ++reads;
     auto it = cpu_ns.find(path);
@@ -182,6 +182,24 @@ TEST(Collector, WithAPeriod_RequestsReadTheBackgroundRefresh) {
   const int reads = cgroups.Reads();
   for (int i = 0; i < 50; ++i) collector.Sample({{"ctr:c1", "/c1", 0}});
   EXPECT_LE(cgroups.Reads(), reads + 1);  // 50 requests, at most one background refresh
+}
+
+// A refreshed sample serves a request only if it holds every counter that request needs.
+TEST(Collector, CollectionPeriod_NarrowerRefreshDoesNotServeAWiderRequest) {
+  FakeCgroups cgroups;
+  CollectorOptions options;
+  options.collection_period = std::chrono::seconds(3600);  // no background refresh in the test
+  Collector collector(&cgroups, options);
+  cgroups.SetCpu("/c1", 100);
+  const unsigned cpu = cgroups::kCpuStats;
+  ASSERT_TRUE(collector.Sample({{"ctr:c1", "/c1", 0, cpu}})[0].has_value());
+  const int reads = cgroups.Reads();
+  collector.Sample({{"ctr:c1", "/c1", 0, cpu}});
+  EXPECT_EQ(cgroups.Reads(), reads) << "the same parts come from the refreshed sample";
+  auto wide = collector.Sample({{"ctr:c1", "/c1", 0, cgroups::kAllStats}});
+  ASSERT_TRUE(wide[0].has_value());
+  EXPECT_EQ(wide[0]->parts, cgroups::kAllStats);
+  EXPECT_EQ(cgroups.Reads(), reads + 1) << "more parts than the refresh read: read now";
 }
 
 TEST(Collector, WritableLayerIsMeasuredOffTheRequestPath) {

@@ -1,4 +1,4 @@
-#include "image/read_file.h"
+#include "os/file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,10 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "os/unique_fd.h"
 
-namespace crio::image {
+namespace crio::os {
 
 StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_size) {
-  os::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return ErrnoError(errno, absl::StrCat("open `", path, "`"));
   std::string out;
   char buf[16384];
@@ -30,4 +30,4 @@ StatusOr<std::string> ReadSmallFile(const std::string& path, size_t max_size) {
   return out;
 }
 
-}  // namespace crio::image
+}  // namespace crio::os
