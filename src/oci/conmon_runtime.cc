@@ -704,7 +704,7 @@ Status ConmonRuntime::PauseContainer(const std::string& id) {
   ASSIGN_OR_RETURN(RuntimeState state, State(id));
   if (state.status != "running") {
     return FailedPrecondition(
-        absl::StrCat("container ", id, " is ", state.status, ", not running"));
+        absl::StrCat("container is not in running or created state, now is ", state.status));
   }
   return RunFreezeVerb(options_, "pause", id);
 }
@@ -712,7 +712,8 @@ Status ConmonRuntime::PauseContainer(const std::string& id) {
 Status ConmonRuntime::ResumeContainer(const std::string& id) {
   ASSIGN_OR_RETURN(RuntimeState state, State(id));
   if (state.status != "paused") {
-    return FailedPrecondition(absl::StrCat("container ", id, " is ", state.status, ", not paused"));
+    return FailedPrecondition(
+        absl::StrCat("container is not in paused state, now is ", state.status));
   }
   return RunFreezeVerb(options_, "resume", id);
 }

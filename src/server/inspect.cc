@@ -70,7 +70,7 @@ StatusOr<nlohmann::json> ContainerInfoOf(lifecycle::Manager& lifecycle, const st
   auto pod = lifecycle.PodStatus(id);
   if (!pod.ok()) {
     if (absl::IsNotFound(pod.status())) {
-      return NotFound(absl::StrCat("container with ID: ", id, " not found"));
+      return NotFound(absl::StrCat("can't find the container with id ", id));
     }
     return pod.status();
   }
@@ -118,8 +118,9 @@ void ServeFreeze(ServiceContext& ctx, http::Exchange& exchange, bool pause) {
         Text(exchange.request(), HttpStatusOf(done), std::string(done.message())));
     return;
   }
+  // CRI-O's exact answer.
   (void)exchange.Respond(
-      Text(exchange.request(), beast_http::status::ok, pause ? "200 OK: paused" : "200 OK"));
+      http::MakeResponse(exchange.request(), beast_http::status::ok, "200 OK", "text/html"));
 }
 
 // Every route is GET-only and needs the lifecycle manager.

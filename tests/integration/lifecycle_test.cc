@@ -2388,7 +2388,7 @@ TEST_P(InspectTest, Container_FieldsAsCriO_AndPodsByTheirId) {
 
   std::string missing = HttpGetUnix(daemon().socket_path(), "/containers/deadbeef", &code);
   EXPECT_EQ(code, 404);
-  EXPECT_TRUE(Contains(missing, "not found")) << missing;
+  EXPECT_EQ(missing, "can't find the container with id deadbeef\n");
 }
 
 TEST_P(InspectTest, PauseFreezesAndUnpauseThaws) {
@@ -2396,6 +2396,7 @@ TEST_P(InspectTest, PauseFreezesAndUnpauseThaws) {
   long code = 0;
   std::string body = HttpGetUnix(daemon().socket_path(), "/pause/" + ctr_id_, &code);
   ASSERT_EQ(code, 200) << body;
+  EXPECT_EQ(body, "200 OK");
   EXPECT_TRUE(Frozen(ctr_id_));
   body = HttpGetUnix(daemon().socket_path(), "/unpause/" + ctr_id_, &code);
   ASSERT_EQ(code, 200) << body;
@@ -2406,6 +2407,7 @@ TEST_P(InspectTest, PauseFreezesAndUnpauseThaws) {
   // Unpausing a running container, or pausing an unknown one, changes nothing and says why.
   body = HttpGetUnix(daemon().socket_path(), "/unpause/" + ctr_id_, &code);
   EXPECT_EQ(code, 409) << body;
+  EXPECT_TRUE(Contains(body, "container is not in paused state, now is running")) << body;
   HttpGetUnix(daemon().socket_path(), "/pause/deadbeef", &code);
   EXPECT_EQ(code, 404);
 }
@@ -2433,7 +2435,8 @@ TEST_P(InspectTest, CrioStatus_InfoContainersConfig) {
 
   CommandResult unknown = CrioStatus({"containers", "--id", "deadbeef"});
   EXPECT_NE(unknown.exit_code, 0);
-  EXPECT_TRUE(Contains(unknown.output, "not found")) << unknown.output;
+  EXPECT_TRUE(Contains(unknown.output, "can't find the container with id deadbeef"))
+      << unknown.output;
   CommandResult no_daemon =
       RunCommand({BuiltBinary("crio"), "status", "-s", daemon().dir().Sub("nothing.sock"), "info"});
   EXPECT_NE(no_daemon.exit_code, 0);
