@@ -652,8 +652,17 @@ Status CgroupfsManager::RemoveCgroup(const std::string& path) {
 
 void CgroupfsManager::RemoveDefaultParentIfUnused(const std::vector<std::string>& hierarchies) {
   // The default parent is ours (the kubelet's parents are not): it goes with its last pod. One
-  // rmdir per hierarchy, no waiting: EBUSY means other pods still live in it.
+  // rmdir per hierarchy, no waiting: EBUSY means other pods still live in it. Every pod of any
+  // daemon has its sandbox directory in the hierarchies we create in, so those go first; only
+  // when they are gone is no pod left whose runtime may be creating a container directory in
+  // the others (freezer, devices, ...), which we never create in.
+  const std::vector<std::string> ours = CreationHierarchies();
+  for (const std::string& hierarchy : ours) {
+    Status removed = fs_->RemoveDir(Rel(hierarchy, kDefaultCgroupParent));
+    if (!removed.ok() && !absl::IsNotFound(removed)) return;
+  }
   for (const std::string& hierarchy : hierarchies) {
+    if (std::find(ours.begin(), ours.end(), hierarchy) != ours.end()) continue;
     (void)fs_->RemoveDir(Rel(hierarchy, kDefaultCgroupParent));
   }
 }

@@ -225,6 +225,9 @@ class Server::Impl {
     uint64_t one = 1;
     (void)!::write(wake_.get(), &one, sizeof one);
     if (accept_thread_.joinable()) accept_thread_.join();
+    // Close the listener now, so new clients are refused at once rather than left in the
+    // backlog until the owner goes away.
+    listener_.reset();
     std::list<Connection> all;
     {
       std::lock_guard lock(mu_);

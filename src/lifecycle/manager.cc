@@ -583,6 +583,7 @@ Status Manager::StopContainerLocked(ContainerState& ctr, int64_t timeout_seconds
   ctr = Refresh(ctr);
   if (ctr.state() == v1::CONTAINER_EXITED) return absl::OkStatus();
   ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
+  ThawIfPaused(*runtime, ctr.id());
   // Polls the exit file: every millisecond at first (a killed container is usually gone within
   // a few), then every 10 ms so that a long grace period costs little.
   auto wait_exit = [&](std::chrono::milliseconds budget) {
@@ -718,16 +719,50 @@ StatusOr<std::string> Manager::PodNetworkNamespace(const std::string& pod_id) {
   return pod.netns_path();
 }
 
+StatusOr<ContainerState> Manager::RunningContainerLocked(const std::string& id,
+                                                         const std::string& asked) {
+  auto ctr = state_->GetContainer(id);
+  if (!ctr) return NotFound(absl::StrCat("container ", asked, " not found"));
+  ContainerState current = Refresh(*ctr);
+  if (current.state() != v1::CONTAINER_RUNNING) {
+    return FailedPrecondition(absl::StrCat("container ", id, " is not running"));
+  }
+  return current;
+}
+
 Status Manager::PauseContainer(const std::string& id_or_prefix) {
-  ASSIGN_OR_RETURN(ContainerState ctr, RunningContainer(id_or_prefix));
+  ASSIGN_OR_RETURN(std::string id, state_->ResolveContainerId(id_or_prefix));
+  auto lock = state_->LockFor(id);  // not in the middle of a stop
+  std::lock_guard guard(*lock);
+  ASSIGN_OR_RETURN(ContainerState ctr, RunningContainerLocked(id, id_or_prefix));
   ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
-  return runtime->PauseContainer(ctr.id());
+  RETURN_IF_ERROR(runtime->PauseContainer(ctr.id()));
+  std::lock_guard paused_guard(paused_mu_);
+  paused_.insert(ctr.id());
+  return absl::OkStatus();
 }
 
 Status Manager::ResumeContainer(const std::string& id_or_prefix) {
-  ASSIGN_OR_RETURN(ContainerState ctr, RunningContainer(id_or_prefix));
+  ASSIGN_OR_RETURN(std::string id, state_->ResolveContainerId(id_or_prefix));
+  auto lock = state_->LockFor(id);
+  std::lock_guard guard(*lock);
+  ASSIGN_OR_RETURN(ContainerState ctr, RunningContainerLocked(id, id_or_prefix));
   ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
-  return runtime->ResumeContainer(ctr.id());
+  RETURN_IF_ERROR(runtime->ResumeContainer(ctr.id()));
+  std::lock_guard paused_guard(paused_mu_);
+  paused_.erase(ctr.id());
+  return absl::OkStatus();
+}
+
+void Manager::ThawIfPaused(oci::Runtime& runtime, const std::string& id) {
+  {
+    std::lock_guard paused_guard(paused_mu_);
+    if (paused_.erase(id) == 0) return;
+  }
+  // A frozen process handles no signal (on cgroup v1 not even SIGKILL) until thawed.
+  Status resumed = runtime.ResumeContainer(id);
+  CRIO_LOG_INFO("container={}: thawed before stopping{}", id,
+                resumed.ok() ? "" : absl::StrCat(": ", resumed.message()));
 }
 
 Status Manager::ReopenContainerLog(const std::string& id_or_prefix) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -191,6 +192,12 @@ class Manager {
   void PublishContainerEvent(v1::ContainerEventType type, const state::ContainerState& ctr);
   void PublishPodEvent(v1::ContainerEventType type, const state::PodState& pod);
   Status StopContainerLocked(state::ContainerState& ctr, int64_t timeout_seconds);
+  // The record of `id` (asked for as `asked`), refreshed, if it is running; the caller holds
+  // the container's lock.
+  StatusOr<state::ContainerState> RunningContainerLocked(const std::string& id,
+                                                         const std::string& asked);
+  // Resumes a container this daemon paused (the inspect endpoint), so a stop's signals land.
+  void ThawIfPaused(oci::Runtime& runtime, const std::string& id);
   Status RemoveContainerLocked(const state::ContainerState& ctr);
   Status StopPodLocked(state::PodState& pod);
   // ---- Infra container (infra.cc) ----
@@ -216,6 +223,8 @@ class Manager {
   ManagerDeps deps_;
   std::unique_ptr<state::StateStore> state_;
   EventHub events_;
+  std::mutex paused_mu_;
+  std::set<std::string> paused_;  // guarded by paused_mu_: frozen through PauseContainer
   std::mutex pause_mu_;
   bool pause_pull_running_ = false;                          // guarded by pause_mu_
   std::chrono::steady_clock::time_point pause_retry_after_;  // guarded by pause_mu_

@@ -82,6 +82,8 @@ StatusOr<nlohmann::json> ContainerInfoOf(lifecycle::Manager& lifecycle, const st
   infra.set_image_name(pod->infra_image());
   infra.set_bundle(pod->infra_bundle());
   *infra.mutable_config()->mutable_labels() = pod->config().labels();
+  // As CRI-O labels its infra containers; cAdvisor takes a pod's network from the one so named.
+  (*infra.mutable_config()->mutable_labels())["io.kubernetes.container.name"] = "POD";
   *infra.mutable_config()->mutable_annotations() = pod->config().annotations();
   return ContainerInfoJson(infra, *pod, SpecAnnotations(pod->infra_bundle()));
 }

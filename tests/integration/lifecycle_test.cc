@@ -2385,6 +2385,7 @@ TEST_P(InspectTest, Container_FieldsAsCriO_AndPodsByTheirId) {
   nlohmann::json pod = GetJson("/containers/" + pod_id_, &code);
   EXPECT_EQ(code, 200) << pod.dump();
   EXPECT_EQ(pod["sandbox"], pod_id_);
+  EXPECT_EQ(pod["labels"]["io.kubernetes.container.name"], "POD");
 
   std::string missing = HttpGetUnix(daemon().socket_path(), "/containers/deadbeef", &code);
   EXPECT_EQ(code, 404);
@@ -2410,6 +2411,15 @@ TEST_P(InspectTest, PauseFreezesAndUnpauseThaws) {
   EXPECT_TRUE(Contains(body, "container is not in paused state, now is running")) << body;
   HttpGetUnix(daemon().socket_path(), "/pause/deadbeef", &code);
   EXPECT_EQ(code, 404);
+  // A paused container still stops gracefully: it is thawed first, so its trap runs.
+  body = HttpGetUnix(daemon().socket_path(), "/pause/" + ctr_id_, &code);
+  ASSERT_EQ(code, 200) << body;
+  ASSERT_TRUE(StopCtr(ctr_id_, 10).ok());
+  v1::ContainerStatus status;
+  ASSERT_TRUE(CtrStatus(ctr_id_, &status).ok());
+  EXPECT_EQ(status.state(), v1::CONTAINER_EXITED);
+  EXPECT_EQ(status.exit_code(), 0) << "SIGTERM reached the trap";
+  EXPECT_TRUE(RemoveCtr(ctr_id_).ok());
 }
 
 TEST_P(InspectTest, CrioStatus_InfoContainersConfig) {

@@ -517,6 +517,21 @@ TEST(CgroupfsManagerV1, RemoveCgroup_LastPodOfDefaultParent_TakesTheParent) {
   }
 }
 
+// A runtime creates container directories in hierarchies we never create in (freezer, ...).
+// While any pod lives, the default parent there must stay, even when it is empty for a moment.
+TEST(CgroupfsManagerV1, RemoveCgroup_DefaultParentInOtherHierarchies_StaysWhilePodsLive) {
+  auto state = V1State();
+  auto mgr = Manager(state, HybridLayout());
+  auto first = mgr->CreatePodCgroup("", "p1");
+  auto second = mgr->CreatePodCgroup("", "p2");
+  ASSERT_TRUE(first.ok() && second.ok());
+  state->dirs.insert("freezer/crio-cpp");  // runc between its two mkdirs
+  ASSERT_TRUE(mgr->RemoveCgroup(*first).ok());
+  EXPECT_EQ(state->dirs.count("freezer/crio-cpp"), 1u);
+  ASSERT_TRUE(mgr->RemoveCgroup(*second).ok());
+  EXPECT_EQ(state->dirs.count("freezer/crio-cpp"), 0u);
+}
+
 TEST(CgroupfsManagerV1, RemoveCgroup_KubeletParent_StaysWhenEmpty) {
   auto state = V1State();
   auto mgr = Manager(state, HybridLayout());
