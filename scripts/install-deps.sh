@@ -8,10 +8,10 @@ BUILD_PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev libsqlite3-dev libseccomp-dev libboost-dev
-  libgtest-dev libgmock-dev libbenchmark-dev clang-format
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format libsystemd-dev
 )
 RUNTIME_PKGS=(
-  crun runc conmon containernetworking-plugins iproute2 iptables util-linux
+  crun runc conmon containernetworking-plugins iproute2 iptables util-linux systemd dbus
 )
 TEST_PKGS=(
   docker-registry busybox-static skopeo umoci containerd curl zstd python3

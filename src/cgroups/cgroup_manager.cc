@@ -519,15 +519,17 @@ Status CgroupfsManager::MakeCgroupDirs(const std::string& hierarchy, const std::
 
 StatusOr<std::string> CgroupfsManager::CreatePodCgroup(std::string_view cgroup_parent,
                                                        std::string_view pod_id) {
-  ASSIGN_OR_RETURN(std::string sandbox_path, ContainerCgroupPath(cgroup_parent, pod_id));
-  for (const std::string& hierarchy : CreationHierarchies()) {
-    Status s = EnsureCgroup(hierarchy, sandbox_path);
-    if (!s.ok()) {
-      return Annotate(
-          s, absl::StrCat("create cgroup ", sandbox_path, " for pod ", std::string(pod_id)));
-    }
-  }
+  ASSIGN_OR_RETURN(std::string sandbox_path, cgroups::ContainerCgroupPath(cgroup_parent, pod_id));
+  RETURN_IF_ERROR(Annotate(CreateCgroup(sandbox_path), absl::StrCat("pod ", std::string(pod_id))));
   return sandbox_path;
+}
+
+Status CgroupfsManager::CreateCgroup(const std::string& path) {
+  RETURN_IF_ERROR(ValidateCgroupPath(path));
+  for (const std::string& hierarchy : CreationHierarchies()) {
+    RETURN_IF_ERROR(Annotate(EnsureCgroup(hierarchy, path), absl::StrCat("create cgroup ", path)));
+  }
+  return absl::OkStatus();
 }
 
 Status CgroupfsManager::ApplyV1(const std::string& path, const PodResources& r) {
@@ -761,32 +763,6 @@ StatusOr<CgroupStats> CgroupfsManager::ReadStats(const std::string& path, unsign
   return stats;
 }
 
-// --- SystemdManager
-// --------------------------------------------------------------------------------
-
-Status SystemdManager::NotAvailable() const {
-  if (pid1_name_ != "systemd") {
-    return FailedPrecondition(
-        absl::StrCat("systemd cgroup manager requires a running systemd (PID 1 is ", pid1_name_,
-                     "); use cgroup_manager = \"cgroupfs\""));
-  }
-  return Unimplemented(
-      "the systemd cgroup manager is not implemented; use cgroup_manager = "
-      "\"cgroupfs\"");
-}
-
-StatusOr<std::string> SystemdManager::CreatePodCgroup(std::string_view, std::string_view) {
-  return NotAvailable();
-}
-Status SystemdManager::ApplyPodResources(const std::string&, const PodResources&) {
-  return NotAvailable();
-}
-Status SystemdManager::RemoveCgroup(const std::string&) { return NotAvailable(); }
-Status SystemdManager::MoveProcess(pid_t, const std::string&) { return NotAvailable(); }
-StatusOr<CgroupStats> SystemdManager::ReadStats(const std::string&, unsigned) {
-  return NotAvailable();
-}
-
 // --- Choosing a manager
 // ----------------------------------------------------------------------------
 
@@ -815,21 +791,6 @@ StatusOr<CgroupManagerChoice> ChooseCgroupManager(std::string_view configured,
       "); falling back to \"cgroupfs\". Configure the kubelet with "
       "cgroupDriver: cgroupfs to match.");
   return choice;
-}
-
-StatusOr<ResolvedCgroupManager> ResolveCgroupManager(std::string_view configured) {
-  auto pid1 = InitProcessName();
-  // Without /proc/1/comm (e.g. hidepid) assume no systemd: cgroupfs works everywhere.
-  std::string pid1_name = pid1.ok() ? *pid1 : std::string("unknown");
-  ASSIGN_OR_RETURN(CgroupManagerChoice choice, ChooseCgroupManager(configured, pid1_name));
-  ResolvedCgroupManager resolved;
-  resolved.warning = choice.warning;
-  if (choice.kind == CgroupManagerKind::kSystemd) {
-    resolved.manager = std::make_unique<SystemdManager>(pid1_name);
-    return resolved;
-  }
-  ASSIGN_OR_RETURN(resolved.manager, CgroupfsManager::Create());
-  return resolved;
 }
 
 }  // namespace crio::cgroups

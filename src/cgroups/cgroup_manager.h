@@ -152,6 +152,30 @@ class CgroupManager {
 
   virtual std::string_view Name() const = 0;
 
+  // --- Naming. The defaults are cgroupfs's (see the top of this file).
+  // The pod's cgroup, as an absolute path: the kubelet's cgroup_parent.
+  virtual StatusOr<std::string> PodCgroupPath(std::string_view cgroup_parent) const {
+    return NormalizeCgroupParent(cgroup_parent);
+  }
+  // Where container (or infra container) `id` of the pod lives, as an absolute path.
+  virtual StatusOr<std::string> ContainerCgroupPath(std::string_view cgroup_parent,
+                                                    std::string_view id) const {
+    return cgroups::ContainerCgroupPath(cgroup_parent, id);
+  }
+  // The OCI spec's linux.cgroupsPath for that container: the same path for cgroupfs.
+  virtual StatusOr<std::string> OciCgroupsPath(std::string_view cgroup_parent,
+                                               std::string_view id) const {
+    return cgroups::ContainerCgroupPath(cgroup_parent, id);
+  }
+
+  // Puts the monitor (conmon) of container `id` where the handler's `monitor_cgroup` says, before
+  // it starts the container. The default leaves it in the daemon's cgroup: cgroupfs does not
+  // move conmon yet.
+  virtual Status PlaceMonitor(pid_t /*pid*/, std::string_view /*cgroup_parent*/,
+                              std::string_view /*id*/, std::string_view /*monitor_cgroup*/) {
+    return absl::OkStatus();
+  }
+
   // Makes sure the pod cgroup (the normalized `cgroup_parent`, with any missing ancestors) and
   // the sandbox cgroup "<parent>/crio-<pod_id>" exist in every managed hierarchy, initialising
   // cpuset.cpus/mems of new v1 cpuset directories from their parent (a v1 cpuset cgroup with
@@ -196,6 +220,10 @@ class CgroupfsManager : public CgroupManager {
 
   const CgroupLayout& layout() const { return layout_; }
 
+  // mkdir -p of absolute cgroup `path` in every managed hierarchy (see CreatePodCgroup), with no
+  // naming rules applied: the systemd manager makes the pod's sandbox cgroup under a slice.
+  Status CreateCgroup(const std::string& path);
+
   // CgroupManager
   std::string_view Name() const override { return kCgroupfsManagerName; }
   StatusOr<std::string> CreatePodCgroup(std::string_view cgroup_parent,
@@ -227,26 +255,6 @@ class CgroupfsManager : public CgroupManager {
   std::chrono::milliseconds busy_timeout_;
 };
 
-// Placeholder for the systemd driver (transient scopes over D-Bus), not implemented. Every
-// operation returns FailedPrecondition naming PID 1 when systemd is not running, Unimplemented
-// otherwise.
-class SystemdManager : public CgroupManager {
- public:
-  explicit SystemdManager(std::string pid1_name) : pid1_name_(std::move(pid1_name)) {}
-
-  std::string_view Name() const override { return kSystemdManagerName; }
-  StatusOr<std::string> CreatePodCgroup(std::string_view cgroup_parent,
-                                        std::string_view pod_id) override;
-  Status ApplyPodResources(const std::string& path, const PodResources& resources) override;
-  Status RemoveCgroup(const std::string& path) override;
-  Status MoveProcess(pid_t pid, const std::string& path) override;
-  StatusOr<CgroupStats> ReadStats(const std::string& path, unsigned parts = kAllStats) override;
-
- private:
-  Status NotAvailable() const;
-  std::string pid1_name_;
-};
-
 // Name of PID 1 from <proc_root>/1/comm, e.g. "systemd". NotFound/PermissionDenied from open.
 StatusOr<std::string> InitProcessName(const std::string& proc_root = "/proc");
 
@@ -267,8 +275,6 @@ struct ResolvedCgroupManager {
   std::string warning;
 };
 
-// ChooseCgroupManager with the real PID 1 name, then builds the manager (cgroupfs detects the
-// host layout). Errors: InvalidArgument for an unknown name; DetectCgroupLayout errors.
-StatusOr<ResolvedCgroupManager> ResolveCgroupManager(std::string_view configured);
+// ResolveCgroupManager, which builds either manager, is in systemd_manager.h.
 
 }  // namespace crio::cgroups

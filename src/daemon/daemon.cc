@@ -2,6 +2,7 @@
 
 // Generated CRI headers (through lifecycle/manager.h) must precede <signal.h>: the CRI Signal
 // enum's values clash with its macros.
+#include "cgroups/systemd_manager.h"
 #include "lifecycle/manager.h"
 #include "metrics/crio_metrics.h"
 #include "metrics/process_metrics.h"

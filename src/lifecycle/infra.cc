@@ -127,7 +127,8 @@ Status Manager::StartInfraContainer(PodState& pod) {
   in.pod = internal::PodResourcesOf(pod);
   in.pod.pidns_path.clear();  // the infra container makes the pod's PID namespace
   in.runtime = &deps_.config.runtime;
-  in.cgroups_path = pod.cgroup_path();
+  ASSIGN_OR_RETURN(in.cgroups_path,
+                   deps_.cgroups->OciCgroupsPath(pod.config().linux().cgroup_parent(), pod.id()));
   in.cgroup_v2 = IsCgroupV2();
   ASSIGN_OR_RETURN(nlohmann::json spec, container::BuildSandboxSpec(in));
   RETURN_IF_ERROR(state::WriteFileAtomic(bundle + "/config.json", spec.dump()));
@@ -139,6 +140,7 @@ Status Manager::StartInfraContainer(PodState& pod) {
   req.persist_dir = bundle;
   req.log_path = bundle + "/infra.log";
   req.timeout = std::chrono::seconds(240);
+  req.place_monitor = MonitorPlacement(pod, infra_id);
   ASSIGN_OR_RETURN(int pid, runtime->CreateContainer(req));
   Status started = runtime->StartContainer(infra_id);
   if (!started.ok()) {

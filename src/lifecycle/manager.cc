@@ -450,9 +450,9 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
     RETURN_IF_ERROR(MakeDirs(fs::path(ctr.log_path()).parent_path().string()));
   }
 
-  auto parent = cgroups::NormalizeCgroupParent(pod.config().linux().cgroup_parent());
-  RETURN_IF_ERROR(parent.status());
-  ASSIGN_OR_RETURN(std::string cgroup_path, cgroups::ContainerCgroupPath(*parent, ctr.id()));
+  const std::string& cgroup_parent = pod.config().linux().cgroup_parent();
+  ASSIGN_OR_RETURN(std::string cgroup_path,
+                   deps_.cgroups->ContainerCgroupPath(cgroup_parent, ctr.id()));
   ctr.set_cgroup_path(cgroup_path);
 
   container::SpecInputs in;
@@ -465,9 +465,9 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   in.pod = internal::PodResourcesOf(pod);
   in.pod.hostname = ReadFileOrEmpty(pod.pod_dir() + "/hostname");
   if (!in.pod.hostname.empty() && in.pod.hostname.back() == '\n') in.pod.hostname.pop_back();
-  in.pod.cgroup_parent = *parent;
+  in.pod.cgroup_parent = cgroup_parent;
   in.runtime = &deps_.config.runtime;
-  in.cgroups_path = cgroup_path;
+  ASSIGN_OR_RETURN(in.cgroups_path, deps_.cgroups->OciCgroupsPath(cgroup_parent, ctr.id()));
   in.etc_passwd = ReadFileOrEmpty(rootfs + "/etc/passwd");
   in.etc_group = ReadFileOrEmpty(rootfs + "/etc/group");
   in.cgroup_v2 = IsCgroupV2();
@@ -506,6 +506,7 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
                                ? handler_cfg->second.container_create_timeout
                                : 240;
   req.timeout = std::chrono::seconds(create_timeout);
+  req.place_monitor = MonitorPlacement(pod, ctr.id());
   ASSIGN_OR_RETURN(int pid, runtime->CreateContainer(req));
   ctr.set_pid(pid);
   rollback.Add("delete runtime container",
@@ -517,6 +518,21 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
                 ctr.image_name());
   PublishContainerEvent(v1::CONTAINER_CREATED_EVENT, ctr);
   return ctr.id();
+}
+
+std::function<Status(pid_t)> Manager::MonitorPlacement(const PodState& pod,
+                                                       const std::string& container_id) const {
+  auto handler = deps_.config.runtime.runtimes.find(pod.runtime_handler());
+  std::string monitor_cgroup =
+      handler != deps_.config.runtime.runtimes.end() ? handler->second.monitor_cgroup : "";
+  return [cgroups = deps_.cgroups, parent = pod.config().linux().cgroup_parent(), container_id,
+          monitor_cgroup](pid_t pid) {
+    return cgroups->PlaceMonitor(pid, parent, container_id, monitor_cgroup);
+  };
+}
+
+StatusOr<std::string> Manager::PodCgroupOf(const PodState& pod) const {
+  return deps_.cgroups->PodCgroupPath(pod.config().linux().cgroup_parent());
 }
 
 Status Manager::StartContainer(const std::string& id_or_prefix) {

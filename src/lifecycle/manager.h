@@ -163,8 +163,17 @@ class Manager {
   // dying), DELETED (RemovePodSandbox).
   EventHub& events() { return events_; }
 
+  // The pod's cgroup as an absolute path, named by the cgroup manager (cgroupfs: its
+  // cgroup_parent; systemd: the expanded slice). InvalidArgument for a parent the manager rejects.
+  StatusOr<std::string> PodCgroupOf(const state::PodState& pod) const;
+
  private:
   explicit Manager(ManagerDeps deps, std::unique_ptr<state::StateStore> state);
+
+  // Moves the monitor of `container_id` into its cgroup (CgroupManager::PlaceMonitor with the
+  // pod's parent and its handler's monitor_cgroup).
+  std::function<Status(pid_t)> MonitorPlacement(const state::PodState& pod,
+                                                const std::string& container_id) const;
 
   StatusOr<oci::Runtime*> RuntimeFor(const std::string& handler);
   // OCI hooks from hooks_dir and the container's CDI devices, added to its freshly built

@@ -127,8 +127,7 @@ Status Manager::UpdatePodSandboxResources(const std::string& pod_id,
     return FailedPrecondition(absl::StrCat(
         "pod sandbox ", id, " has no cgroup_parent of its own; the default parent is shared"));
   }
-  ASSIGN_OR_RETURN(std::string parent,
-                   cgroups::NormalizeCgroupParent(pod->config().linux().cgroup_parent()));
+  ASSIGN_OR_RETURN(std::string parent, PodCgroupOf(*pod));
   Status st = deps_.cgroups->ApplyPodResources(parent, ToPodResources(overhead, resources));
   if (!st.ok()) return Annotate(st, absl::StrCat("update resources of pod ", id));
   auto* linux = pod->mutable_config()->mutable_linux();

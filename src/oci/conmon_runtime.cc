@@ -557,8 +557,8 @@ StatusOr<int> ConmonRuntime::CreateContainer(const CreateRequest& request) {
     return annotated;
   };
 
-  if (options_.place_monitor) {
-    if (Status placed = options_.place_monitor(conmon.pid()); !placed.ok()) {
+  if (request.place_monitor) {
+    if (Status placed = request.place_monitor(conmon.pid()); !placed.ok()) {
       return fail(Annotate(placed, "place conmon"));
     }
   }

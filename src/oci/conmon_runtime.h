@@ -45,7 +45,6 @@ struct ConmonOptions {
   std::string runtime_root;  // passed as --root=; empty: the runtime's default
   std::string monitor_path = "/usr/bin/conmon";
   std::vector<std::string> monitor_env;  // conmon's whole environment, plus the pipe variables
-  std::string monitor_cgroup;            // for place_monitor; not applied by this class
   std::string exits_dir;                 // conmon --exit-dir; created if missing
   std::string attach_socket_dir;         // conmon --socket-dir-path; created if missing
   std::string log_level = "info";        // conmon --log-level
@@ -54,9 +53,6 @@ struct ConmonOptions {
   std::chrono::milliseconds create_timeout = std::chrono::seconds(240);
   // Limit for start/kill/delete/state/update calls to the runtime binary.
   std::chrono::milliseconds command_timeout = std::chrono::seconds(120);
-  // Runs after conmon is spawned and before it is released from the start pipe, e.g. to move
-  // it into monitor_cgroup. An error aborts the creation (conmon is killed).
-  std::function<Status(pid_t monitor_pid)> place_monitor;
 };
 
 class ConmonRuntime final : public Runtime {

@@ -9,11 +9,6 @@ StatusOr<RuntimePtr> MakeConmonRuntime(const std::string& name,
                                        const config::RuntimeHandler& handler,
                                        const config::RuntimeConfig& config) {
   ASSIGN_OR_RETURN(ConmonOptions options, ConmonOptionsFor(name, handler, config));
-  if (!options.monitor_cgroup.empty()) {
-    // TODO(oci): move conmon into monitor_cgroup through options.place_monitor.
-    CRIO_LOG_DEBUG("handler={}: monitor_cgroup \"{}\" is not applied yet", name,
-                   options.monitor_cgroup);
-  }
   auto runtime = ConmonRuntime::Create(std::move(options));
   if (!runtime.ok()) {
     return Annotate(runtime.status(), absl::StrCat("runtime handler ", name));
@@ -42,7 +37,6 @@ StatusOr<ConmonOptions> ConmonOptionsFor(const std::string& name,
     // CRI-O's default monitor_env; conmon passes its environment on to the runtime.
     options.monitor_env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
   }
-  options.monitor_cgroup = handler.monitor_cgroup;
   options.exits_dir = config.container_exits_dir;
   options.attach_socket_dir = config.container_attach_socket_dir;
   options.log_level = config.log_level;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ struct CreateRequest {
   bool no_pivot = false;    // the runtime uses MS_MOVE instead of pivot_root
   // How long creation may take; zero uses the handler's container_create_timeout.
   std::chrono::milliseconds timeout{0};
+  // Runs after the monitor is spawned and before it is released to start the runtime, to move
+  // it into its cgroup (CgroupManager::PlaceMonitor). An error aborts the creation.
+  std::function<Status(pid_t monitor_pid)> place_monitor;
 };
 
 // `<runtime> state <id>`, reduced to what we use.

@@ -218,7 +218,7 @@ std::vector<PodUsage> StatsUsage::Pods(const std::vector<state::PodState>& pods)
     // infra process and every container.
     std::string pod_cgroup;
     if (!pod.config().linux().cgroup_parent().empty() && pod.state() == v1::SANDBOX_READY) {
-      auto parent = cgroups::NormalizeCgroupParent(pod.config().linux().cgroup_parent());
+      auto parent = ctx_.lifecycle->PodCgroupOf(pod);
       if (parent.ok()) pod_cgroup = *parent;
     }
     if (pod_cgroup.empty()) summed_pods.insert(pod.id());

@@ -77,9 +77,9 @@ std::string BuiltBinary(const std::string& name) {
   return std::string(CRIO_BINARY_DIR) + "/" + name;
 }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/crio-it-XXXXXX";
-  const char* p = ::mkdtemp(tmpl);
+TempDir::TempDir(const std::string& base) {
+  std::string tmpl = base + "/crio-it-XXXXXX";
+  const char* p = ::mkdtemp(tmpl.data());
   path_ = p ? p : "";
 }
 
@@ -105,7 +105,7 @@ std::string ReadFile(const std::string& path) {
 
 StatusOr<std::unique_ptr<Daemon>> Daemon::Start(DaemonOptions options) {
   std::unique_ptr<Daemon> d(new Daemon());
-  d->dir_ = std::make_unique<TempDir>();
+  d->dir_ = std::make_unique<TempDir>(options.temp_base);
   if (d->dir_->path().empty()) return Internal("mkdtemp failed");
   RETURN_IF_ERROR(d->Launch(options));
   if (options.wait_ready) RETURN_IF_ERROR(d->WaitReady(std::chrono::seconds(20)));
@@ -150,6 +150,7 @@ Status Daemon::Launch(const DaemonOptions& options) {
       dir_->Sub("root"),     "--runroot", dir_->Sub("runroot"),   "--cni-config-dir",
       dir_->Sub("cni/net.d")};
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
+  args.insert(args.begin(), options.launcher.begin(), options.launcher.end());
 
   int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log_fd < 0) return ErrnoError(errno, "open " + log_path_);
@@ -162,6 +163,25 @@ Status Daemon::Launch(const DaemonOptions& options) {
   posix_spawn_file_actions_destroy(&actions);
   ::close(log_fd);
   if (rc != 0) return ErrnoError(rc, "spawn " + args[0]);
+  signal_pid_ = pid_;
+  if (!options.launcher.empty()) {
+    // The launcher forks the daemon; signals must reach the daemon itself.
+    const std::string children =
+        "/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children";
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    signal_pid_ = -1;
+    while (signal_pid_ <= 0 && std::chrono::steady_clock::now() < deadline) {
+      std::string text = ReadFile(children);
+      if (!text.empty()) signal_pid_ = std::atoi(text.c_str());
+      if (signal_pid_ <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (signal_pid_ <= 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      exited_ = true;
+      return Internal("the launcher " + options.launcher[0] + " started no daemon:\n" + Log());
+    }
+  }
 
   auto channel = grpc::CreateChannel("unix://" + socket_path_, grpc::InsecureChannelCredentials());
   runtime_ = v1::RuntimeService::NewStub(channel);
@@ -204,9 +224,9 @@ Daemon::~Daemon() {
         (void)runtime_->RemovePodSandbox(rm_ctx.get(), rm, &rm_resp);
       }
     }
-    ::kill(pid_, SIGTERM);
+    ::kill(signal_pid_, SIGTERM);
     if (!WaitExit(std::chrono::seconds(15)).ok()) {
-      ::kill(pid_, SIGKILL);
+      ::kill(signal_pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
     }
   }
@@ -219,7 +239,7 @@ std::unique_ptr<grpc::ClientContext> Daemon::Context(std::chrono::seconds timeou
 }
 
 Status Daemon::Signal(int sig) {
-  if (::kill(pid_, sig) != 0) return ErrnoError(errno, "kill crio");
+  if (::kill(signal_pid_, sig) != 0) return ErrnoError(errno, "kill crio");
   return absl::OkStatus();
 }
 

@@ -31,7 +31,8 @@ std::string BuiltBinary(const std::string& name);
 // A fresh temp dir removed (recursively, after unmounting anything below it) on destruction.
 class TempDir {
  public:
-  TempDir();
+  // Under `base` (a private systemd's namespace has its own /tmp; /var/tmp is shared with it).
+  explicit TempDir(const std::string& base = "/tmp");
   ~TempDir();
   const std::string& path() const { return path_; }
   std::string Sub(const std::string& name) const { return path_ + "/" + name; }
@@ -48,6 +49,10 @@ struct DaemonOptions {
   std::vector<std::string> extra_args;  // appended to the command line
   bool wait_ready = true;               // wait until Version answers
   std::string listen;                   // socket path; default <tmp>/crio.sock
+  // Runs crio through this command prefix, e.g. nsenter into a private systemd's namespaces.
+  // The daemon is then the launcher's child: signals go to it, the launcher is waited for.
+  std::vector<std::string> launcher;
+  std::string temp_base = "/tmp";  // where the daemon's temp dir goes
 };
 
 class Daemon {
@@ -60,7 +65,8 @@ class Daemon {
   std::string endpoint() const { return "unix://" + socket_path_; }
   const TempDir& dir() const { return *dir_; }
   std::string config_dir() const { return dir_->Sub("crio.conf.d"); }
-  pid_t pid() const { return pid_; }
+  // The daemon's PID (the launcher's child when there is a launcher).
+  pid_t pid() const { return signal_pid_; }
 
   v1::RuntimeService::Stub& runtime() { return *runtime_; }
   v1::ImageService::Stub& image() { return *image_; }
@@ -83,7 +89,8 @@ class Daemon {
   std::unique_ptr<TempDir> dir_;
   std::string socket_path_;
   std::string log_path_;
-  pid_t pid_ = -1;
+  pid_t pid_ = -1;         // what we spawned and reap
+  pid_t signal_pid_ = -1;  // the daemon itself
   bool exited_ = false;
   std::unique_ptr<v1::RuntimeService::Stub> runtime_;
   std::unique_ptr<v1::ImageService::Stub> image_;

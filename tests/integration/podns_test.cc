@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "cgroups/cgroup_manager.h"
+#include "cgroups/systemd_manager.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/pod_files.h"
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "cgroups/cgroup_manager.h"
+#include "cgroups/systemd_manager.h"
 
 namespace crio::cgroups {
 namespace {
@@ -808,21 +810,224 @@ TEST(ChooseCgroupManager, UnknownName_InvalidArgument) {
   EXPECT_TRUE(absl::IsInvalidArgument(ChooseCgroupManager("", "init").status()));
 }
 
-TEST(SystemdManager, NoSystemd_FailedPreconditionNamingPid1) {
-  SystemdManager mgr("process_api");
-  auto path = mgr.CreatePodCgroup("/k", "p");
-  ASSERT_FALSE(path.ok());
-  EXPECT_TRUE(absl::IsFailedPrecondition(path.status()));
-  EXPECT_EQ(Message(path.status()),
-            "systemd cgroup manager requires a running systemd (PID 1 is process_api); use "
-            "cgroup_manager = \"cgroupfs\"");
-  EXPECT_TRUE(absl::IsFailedPrecondition(mgr.RemoveCgroup("/k")));
-  EXPECT_TRUE(absl::IsFailedPrecondition(mgr.MoveProcess(1, "/k")));
+// --- systemd driver (src/cgroups/systemd_manager.h) ----------------------------------------
+
+TEST(ExpandSlice, DashesAreAncestors) {
+  EXPECT_EQ(*ExpandSlice("kubepods-burstable-pod12.slice"),
+            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12.slice");
+  EXPECT_EQ(*ExpandSlice("system.slice"), "/system.slice");
+  EXPECT_EQ(*ExpandSlice("-.slice"), "/");
+  for (const char* bad :
+       {"kubepods", "a--b.slice", "-a.slice", "a-.slice", "a/b.slice", ".slice"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ExpandSlice(bad).status())) << bad;
+  }
 }
 
-TEST(SystemdManager, SystemdRunning_Unimplemented) {
-  SystemdManager mgr("systemd");
-  EXPECT_TRUE(absl::IsUnimplemented(mgr.ReadStats("/k").status()));
+TEST(PodSlice, EmptyIsSystemSliceAndPathsGiveTheirLastPart) {
+  EXPECT_EQ(*PodSlice(""), "system.slice");
+  EXPECT_EQ(*PodSlice("kubepods-pod1.slice"), "kubepods-pod1.slice");
+  EXPECT_EQ(*PodSlice("/kubepods.slice/kubepods-pod1.slice"), "kubepods-pod1.slice");
+  auto cgroupfs = PodSlice("/kubepods/besteffort/pod1");
+  ASSERT_TRUE(absl::IsInvalidArgument(cgroupfs.status()));
+  EXPECT_THAT(Message(cgroupfs.status()), HasSubstr("did not receive a slice as parent"));
+}
+
+TEST(CpuListToMask, RangesAndSingles) {
+  EXPECT_EQ(*CpuListToMask("0-2,5"), std::vector<uint8_t>{0x27});
+  EXPECT_EQ(*CpuListToMask("9"), (std::vector<uint8_t>{0x00, 0x02}));
+  EXPECT_TRUE(absl::IsInvalidArgument(CpuListToMask("3-1").status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(CpuListToMask("x").status()));
+}
+
+TEST(PodResourceProperties, V1UsesSharesAndMemoryLimit) {
+  PodResources r;
+  r.cpu_shares = 512;
+  r.cpu_quota_us = 50000;
+  r.cpu_period_us = 100000;
+  r.memory_limit_bytes = 64 << 20;
+  r.cpuset_cpus = "0-1";
+  auto props = PodResourceProperties(r, CgroupVersion::kV1);
+  ASSERT_TRUE(props.ok()) << props.status();
+  EXPECT_THAT(*props, ElementsAre(UnitProperty{"CPUShares", uint64_t{512}},
+                                  UnitProperty{"CPUQuotaPerSecUSec", uint64_t{500000}},
+                                  UnitProperty{"CPUQuotaPeriodUSec", uint64_t{100000}},
+                                  UnitProperty{"MemoryLimit", uint64_t{64 << 20}}));
+}
+
+TEST(PodResourceProperties, V2UsesWeightMaxAndAllowedCpus) {
+  PodResources r;
+  r.cpu_shares = 1024;
+  r.cpu_quota_us = -1;
+  r.memory_limit_bytes = 0;
+  r.cpuset_cpus = "1";
+  auto props = PodResourceProperties(r, CgroupVersion::kV2);
+  ASSERT_TRUE(props.ok()) << props.status();
+  EXPECT_THAT(*props, ElementsAre(UnitProperty{"CPUWeight", uint64_t{39}},
+                                  UnitProperty{"CPUQuotaPerSecUSec", UINT64_MAX},
+                                  UnitProperty{"MemoryMax", UINT64_MAX},
+                                  UnitProperty{"AllowedCPUs", std::vector<uint8_t>{0x02}}));
+}
+
+// Records every call; units "exist" once started; `processes` answers UnitProcessCount.
+struct FakeBusState {
+  std::mutex mu;
+  std::map<std::string, std::string> units;  // name -> Description
+  std::vector<std::string> calls;
+  std::map<std::string, UnitProperties> started, set;
+  size_t processes = 0;
+  Status start_error;
+};
+
+class FakeSystemdBus : public SystemdBus {
+ public:
+  explicit FakeSystemdBus(std::shared_ptr<FakeBusState> s) : s_(std::move(s)) {}
+  Status StartTransientUnit(const std::string& name, const UnitProperties& props) override {
+    std::lock_guard lock(s_->mu);
+    s_->calls.push_back("start " + name);
+    if (!s_->start_error.ok()) return s_->start_error;
+    if (s_->units.count(name)) return AlreadyExists(name);
+    std::string description;
+    for (const auto& p : props) {
+      if (p.name == "Description") description = std::get<std::string>(p.value);
+    }
+    s_->units[name] = description;
+    s_->started[name] = props;
+    return absl::OkStatus();
+  }
+  Status StopUnit(const std::string& name) override {
+    std::lock_guard lock(s_->mu);
+    s_->calls.push_back("stop " + name);
+    return s_->units.erase(name) ? absl::OkStatus() : NotFound(name);
+  }
+  Status SetUnitProperties(const std::string& name, const UnitProperties& props) override {
+    std::lock_guard lock(s_->mu);
+    s_->calls.push_back("set " + name);
+    if (!s_->units.count(name)) return NotFound(name);
+    s_->set[name] = props;
+    return absl::OkStatus();
+  }
+  StatusOr<size_t> UnitProcessCount(const std::string& name) override {
+    std::lock_guard lock(s_->mu);
+    if (!s_->units.count(name)) return NotFound(name);
+    return s_->processes;
+  }
+  StatusOr<std::optional<std::string>> UnitDescription(const std::string& name) override {
+    std::lock_guard lock(s_->mu);
+    auto it = s_->units.find(name);
+    if (it == s_->units.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+
+ private:
+  std::shared_ptr<FakeBusState> s_;
+};
+
+class SystemdManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    mgr_ = std::make_unique<SystemdManager>(
+        std::make_unique<FakeSystemdBus>(bus_),
+        std::make_unique<CgroupfsManager>(std::make_unique<FakeCgroupFs>(fs_), HybridLayout()),
+        proc_.string(), std::chrono::milliseconds(200));
+  }
+  void TearDown() override { std::filesystem::remove_all(proc_); }
+
+  // A fake /proc/<pid>/cgroup.
+  void WriteProcCgroup(pid_t pid, const std::string& text) {
+    std::filesystem::create_directories(proc_ / std::to_string(pid));
+    std::ofstream(proc_ / std::to_string(pid) / "cgroup") << text;
+  }
+
+  std::shared_ptr<FakeBusState> bus_ = std::make_shared<FakeBusState>();
+  std::shared_ptr<FakeState> fs_ = V1State();
+  std::filesystem::path proc_ =
+      std::filesystem::temp_directory_path() / ("crio-sdproc-" + std::to_string(::getpid()));
+  std::unique_ptr<SystemdManager> mgr_;
+};
+
+TEST_F(SystemdManagerTest, NamesFollowTheSlice) {
+  EXPECT_EQ(*mgr_->PodCgroupPath("kubepods-besteffort-pod1.slice"),
+            "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice");
+  EXPECT_EQ(*mgr_->OciCgroupsPath("kubepods-besteffort-pod1.slice", "c1"),
+            "kubepods-besteffort-pod1.slice:crio:c1");
+  EXPECT_EQ(*mgr_->ContainerCgroupPath("kubepods-besteffort-pod1.slice", "c1"),
+            "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/"
+            "crio-c1.scope");
+  EXPECT_EQ(*mgr_->OciCgroupsPath("", "c1"), "system.slice:crio:c1");
+  EXPECT_TRUE(absl::IsInvalidArgument(mgr_->OciCgroupsPath("/kubepods/pod1", "c1").status()));
+}
+
+TEST_F(SystemdManagerTest, CreatePodCgroup_StartsAMissingSliceOnceAndMakesTheSandboxDir) {
+  auto path = mgr_->CreatePodCgroup("kubepods-pod1.slice", "p1");
+  ASSERT_TRUE(path.ok()) << path.status();
+  EXPECT_EQ(*path, "/kubepods.slice/kubepods-pod1.slice/crio-p1");
+  EXPECT_EQ(bus_->units["kubepods-pod1.slice"], kOurSliceDescription);
+  EXPECT_TRUE(fs_->dirs.count("memory/kubepods.slice/kubepods-pod1.slice/crio-p1"));
+  // A second sandbox of the same pod finds the slice loaded.
+  ASSERT_TRUE(mgr_->CreatePodCgroup("kubepods-pod1.slice", "p2").ok());
+  EXPECT_THAT(bus_->calls, ElementsAre("start kubepods-pod1.slice"));
+}
+
+TEST_F(SystemdManagerTest, RemoveCgroup_StopsOnlyOurEmptySlice) {
+  ASSERT_TRUE(mgr_->CreatePodCgroup("kubepods-pod1.slice", "p1").ok());
+  bus_->processes = 1;  // another sandbox of the pod still runs
+  ASSERT_TRUE(mgr_->RemoveCgroup("/kubepods.slice/kubepods-pod1.slice/crio-p1").ok());
+  EXPECT_TRUE(bus_->units.count("kubepods-pod1.slice"));
+  EXPECT_FALSE(fs_->dirs.count("memory/kubepods.slice/kubepods-pod1.slice/crio-p1"));
+
+  ASSERT_TRUE(mgr_->CreatePodCgroup("kubepods-pod1.slice", "p2").ok());
+  bus_->processes = 0;
+  ASSERT_TRUE(mgr_->RemoveCgroup("/kubepods.slice/kubepods-pod1.slice/crio-p2").ok());
+  EXPECT_FALSE(bus_->units.count("kubepods-pod1.slice"));
+
+  // The kubelet's slice (not ours) stays.
+  bus_->units["kubepods-pod2.slice"] = "libcontainer container kubepods-pod2.slice";
+  ASSERT_TRUE(mgr_->CreatePodCgroup("kubepods-pod2.slice", "p3").ok());
+  ASSERT_TRUE(mgr_->RemoveCgroup("/kubepods.slice/kubepods-pod2.slice/crio-p3").ok());
+  EXPECT_TRUE(bus_->units.count("kubepods-pod2.slice"));
+}
+
+TEST_F(SystemdManagerTest, ApplyPodResources_SetsUnitPropertiesAndFiles) {
+  ASSERT_TRUE(mgr_->CreatePodCgroup("kubepods-pod1.slice", "p1").ok());
+  PodResources r;
+  r.cpu_shares = 256;
+  r.memory_limit_bytes = 128 << 20;
+  ASSERT_TRUE(mgr_->ApplyPodResources("/kubepods.slice/kubepods-pod1.slice", r).ok());
+  EXPECT_THAT(bus_->set["kubepods-pod1.slice"],
+              ElementsAre(UnitProperty{"CPUShares", uint64_t{256}},
+                          UnitProperty{"MemoryLimit", uint64_t{128 << 20}}));
+  EXPECT_EQ(fs_->files["cpu/kubepods.slice/kubepods-pod1.slice/cpu.shares"], "256");
+  EXPECT_TRUE(absl::IsInvalidArgument(mgr_->ApplyPodResources("/kubepods/pod1", r)));
+}
+
+TEST_F(SystemdManagerTest, PlaceMonitor_StartsConmonScopeInThePodSliceAndWaits) {
+  WriteProcCgroup(42, "1:name=systemd:/kubepods.slice/kubepods-pod1.slice/crio-conmon-c1.scope\n");
+  ASSERT_TRUE(mgr_->PlaceMonitor(42, "kubepods-pod1.slice", "c1", "").ok());
+  const UnitProperties& props = bus_->started["crio-conmon-c1.scope"];
+  EXPECT_THAT(props,
+              ::testing::Contains(UnitProperty{"Slice", std::string("kubepods-pod1.slice")}));
+  EXPECT_THAT(props, ::testing::Contains(UnitProperty{"PIDs", std::vector<uint32_t>{42}}));
+  EXPECT_THAT(props, ::testing::Contains(UnitProperty{"KillSignal", int32_t{SIGPIPE}}));
+
+  // monitor_cgroup naming a slice wins over the pod's.
+  WriteProcCgroup(43, "1:name=systemd:/system.slice/crio-conmon-c2.scope\n");
+  ASSERT_TRUE(mgr_->PlaceMonitor(43, "kubepods-pod1.slice", "c2", "system.slice").ok());
+  EXPECT_THAT(bus_->started["crio-conmon-c2.scope"],
+              ::testing::Contains(UnitProperty{"Slice", std::string("system.slice")}));
+}
+
+TEST_F(SystemdManagerTest, PlaceMonitor_ProcessNeverArrives_DeadlineExceeded) {
+  WriteProcCgroup(44, "1:name=systemd:/\n");
+  Status placed = mgr_->PlaceMonitor(44, "kubepods-pod1.slice", "c3", "pod");
+  EXPECT_TRUE(absl::IsDeadlineExceeded(placed)) << placed;
+  EXPECT_THAT(Message(placed), HasSubstr("crio-conmon-c3.scope"));
+}
+
+TEST_F(SystemdManagerTest, PlaceMonitor_BusError_Propagates) {
+  bus_->start_error = Internal("systemd said no");
+  Status placed = mgr_->PlaceMonitor(45, "kubepods-pod1.slice", "c4", "");
+  EXPECT_EQ(placed.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(Message(placed), HasSubstr("systemd said no"));
 }
 
 // --- Host CgroupFs and /proc on a temp dir -----------------------------------------------------

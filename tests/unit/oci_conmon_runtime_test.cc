@@ -216,15 +216,14 @@ TEST_F(ConmonRuntimeTest, CreateContainer_ConmonHangs_DeadlineExceededAndKilled)
 }
 
 TEST_F(ConmonRuntimeTest, CreateContainer_PlacementHookFails_ConmonNeverStarted) {
-  ConmonOptions o = options_;
   pid_t seen = 0;
-  o.place_monitor = [&](pid_t pid) {
+  auto runtime = ConmonRuntime::Create(options_);
+  ASSERT_TRUE(runtime.ok());
+  CreateRequest r = Request("c7", "ok");
+  r.place_monitor = [&](pid_t pid) {
     seen = pid;
     return PermissionDenied("cgroup not writable");
   };
-  auto runtime = ConmonRuntime::Create(o);
-  ASSERT_TRUE(runtime.ok());
-  CreateRequest r = Request("c7", "ok");
   auto pid = (*runtime)->CreateContainer(r);
   EXPECT_EQ(pid.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_NE(pid.status().message().find("cgroup not writable"), absl::string_view::npos);

@@ -63,7 +63,6 @@ TEST(ConmonOptionsFor, CopiesHandlerAndRuntimeWideSettings) {
   EXPECT_EQ(o->runtime_root, "/run/crun");
   EXPECT_EQ(o->monitor_path, "/usr/bin/conmon");
   EXPECT_EQ(o->monitor_env, std::vector<std::string>{"PATH=/usr/bin"});
-  EXPECT_EQ(o->monitor_cgroup, "pod");
   EXPECT_EQ(o->exits_dir, "/tmp/exits");
   EXPECT_EQ(o->attach_socket_dir, "/tmp/attach");
   EXPECT_EQ(o->log_level, "debug");
