@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "daemon/wipe.h"
 #include "status.h"
 #include "util/log.h"
 #include "version_info.h"
@@ -192,7 +193,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (wipe_cmd->parsed()) {
-    return Fail(absl::UnimplementedError("crio wipe is not implemented by crio-cpp yet"));
+    auto cfg = BuildConfig(flags, /*log_warnings=*/true);
+    if (!cfg.ok()) return Fail(cfg.status());
+    crio::daemon::WipePlan plan = crio::daemon::PlanWipe(*cfg, wipe_force, /*for_daemon=*/false);
+    for (const auto& reason : plan.reasons) CRIO_LOG_INFO("{}", reason);
+    auto wiped = crio::daemon::ExecuteWipe(*cfg, plan);
+    if (!wiped.ok()) return Fail(wiped.status());
+    if (plan.containers) CRIO_LOG_INFO("wiped {} containers", *wiped);
+    return 0;
   }
   if (status.app->parsed()) {
     Status st = crio::cmd::RunStatusCommand(status);

@@ -3,6 +3,7 @@
 // Generated CRI headers (through lifecycle/manager.h) must precede <signal.h>: the CRI Signal
 // enum's values clash with its macros.
 #include "cgroups/systemd_manager.h"
+#include "daemon/wipe.h"
 #include "lifecycle/manager.h"
 #include "metrics/crio_metrics.h"
 #include "metrics/process_metrics.h"
@@ -231,6 +232,15 @@ Status Run(Options options) {
   const std::string socket_path = SocketPathFromListen(options.config.api.listen);
   RETURN_IF_ERROR(PrepareSocketPath(socket_path));
 
+  // internal_wipe: after a reboot (or an upgrade) the old containers (and images) go first.
+  if (options.config.root.internal_wipe) {
+    WipePlan plan = PlanWipe(options.config, /*force=*/false, /*for_daemon=*/true);
+    for (const auto& reason : plan.reasons) CRIO_LOG_INFO("internal wipe: {}", reason);
+    ASSIGN_OR_RETURN(int wiped, ExecuteWipe(options.config, plan));
+    if (wiped > 0) CRIO_LOG_INFO("internal wipe removed {} containers", wiped);
+  }
+  RETURN_IF_ERROR(MarkDaemonStarted(options.config));
+
   storage::StoreOptions store_options;
   store_options.root = options.config.root.root;
   store_options.runroot = options.config.root.runroot;
@@ -258,8 +268,8 @@ Status Run(Options options) {
   deps.handlers = &handlers;
   deps.cgroups = cgroup_manager.manager.get();
   deps.network = network.get();
-  deps.state_dir = options.config.root.root + "/crio-cpp-state";
-  deps.run_dir = options.config.root.runroot + "/crio-cpp";
+  deps.state_dir = StateDir(options.config);
+  deps.run_dir = RunDir(options.config);
   deps.pause_binary = PauseBinaryPath();
   ASSIGN_OR_RETURN(std::unique_ptr<lifecycle::Manager> lifecycle_manager,
                    lifecycle::Manager::Create(std::move(deps)));
@@ -315,6 +325,9 @@ Status Run(Options options) {
   if (metrics_server) metrics_server->Stop();
   if (::unlink(socket_path.c_str()) != 0 && errno != ENOENT) {
     CRIO_LOG_WARN("remove socket {}: {}", socket_path, std::strerror(errno));
+  }
+  if (Status marked = MarkCleanShutdown(options.config); !marked.ok()) {
+    CRIO_LOG_WARN("clean shutdown file: {}", marked.message());
   }
   CRIO_LOG_INFO("shutdown complete");
   return absl::OkStatus();
