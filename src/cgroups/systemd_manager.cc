@@ -184,8 +184,10 @@ StatusOr<std::string> SystemdManager::CreatePodCgroup(std::string_view cgroup_pa
   ASSIGN_OR_RETURN(std::string slice, PodSlice(cgroup_parent));
   ASSIGN_OR_RETURN(std::string slice_path, ExpandSlice(slice));
   RETURN_IF_ERROR(Annotate(EnsureSlice(slice), absl::StrCat("pod ", std::string(pod_id))));
-  std::string sandbox = absl::StrCat(slice_path == "/" ? "" : slice_path, "/crio-", std::string(pod_id));
-  RETURN_IF_ERROR(Annotate(files_->CreateCgroup(sandbox), absl::StrCat("pod ", std::string(pod_id))));
+  std::string sandbox =
+      absl::StrCat(slice_path == "/" ? "" : slice_path, "/crio-", std::string(pod_id));
+  RETURN_IF_ERROR(
+      Annotate(files_->CreateCgroup(sandbox), absl::StrCat("pod ", std::string(pod_id))));
   return sandbox;
 }
 
@@ -242,8 +244,9 @@ Status SystemdManager::WaitInCgroup(pid_t pid, std::string_view cgroup_suffix) {
       if (EndsWith(line, cgroup_suffix)) return absl::OkStatus();
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return DeadlineExceeded(absl::StrCat("process ", pid, " did not reach ", std::string(cgroup_suffix),
-                                           " within ", placement_timeout_.count(), " ms"));
+      return DeadlineExceeded(absl::StrCat("process ", pid, " did not reach ",
+                                           std::string(cgroup_suffix), " within ",
+                                           placement_timeout_.count(), " ms"));
     }
     std::this_thread::sleep_for(backoff);
   }
