@@ -8,6 +8,7 @@
 #include "metrics/crio_metrics.h"
 #include "metrics/process_metrics.h"
 #include "metrics/server.h"
+#include "os/service_notify.h"
 
 #include <signal.h>
 #include <sys/socket.h>
@@ -224,6 +225,7 @@ std::string SocketPathFromListen(const std::string& listen) {
 }
 
 Status Run(Options options) {
+  os::TakeNotifySocketFromEnvironment();  // before any runtime child could inherit it
   // Signals are taken synchronously by this thread; every thread gRPC starts inherits the mask.
   sigset_t signals = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
@@ -306,13 +308,17 @@ Status Run(Options options) {
   CRIO_LOG_INFO("crio-cpp {} serving CRI v1 and the inspect endpoints on {} (pid {})",
                 build::kVersion, socket_path, ::getpid());
 
+  os::NotifyServiceManager("READY=1\nSTATUS=serving CRI v1");
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
+      os::NotifyServiceManager("RELOADING=1");
       ReloadConfig(options, ctx);
+      os::NotifyServiceManager("READY=1");
       continue;
     }
+    os::NotifyServiceManager("STOPPING=1");
     CRIO_LOG_INFO("{} received: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     break;
   }

@@ -365,3 +365,202 @@ TEST_P(SystemdTest, CgroupfsParent_InvalidArgumentNamingTheMismatch) {
 
 }  // namespace
 }  // namespace crio::testing
+
+namespace crio::testing {
+namespace {
+
+// crio.service as `cmake --install` puts it, started, reloaded, restarted and stopped by a real
+// systemd, with a container that outlives the restart.
+class SystemdUnitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    if (!RegistryFixture::Available()) GTEST_SKIP() << "docker-registry is not installed";
+    if (PathOf("conmon").empty() || PathOf("runc").empty()) GTEST_SKIP() << "no conmon or runc";
+    auto registry = SharedTestRegistry();
+    ASSERT_TRUE(registry.ok()) << registry.status();
+    registry_ = *registry;
+    auto systemd = PrivateSystemd::Start();
+    ASSERT_TRUE(systemd.ok()) << systemd.status();
+    systemd_ = *std::move(systemd);
+    slice_ = "kubepods-besteffort-pod" + RandomHex(16) + ".slice";
+  }
+
+  void TearDown() override {
+    if (systemd_) (void)systemd_->Systemctl({"stop", "crio"});
+    systemd_.reset();
+  }
+
+  // Installs into <env>/prefix; returns cmake's output.
+  CommandResult Install() {
+    const std::string build_dir = fs::path(CRIO_BINARY_DIR).parent_path().string();
+    return RunCommand({PathOf("cmake"), "--install", build_dir, "--prefix", prefix_});
+  }
+
+  // The unit and a drop-in pointing every path at the temp dir, inside the namespace's /run.
+  void PlaceUnit() {
+    const std::string t = env_.path();
+    WriteFile(t + "/crio.conf.d/00-test.conf",
+              "[crio]\nlog_dir = \"" + t + "/pod-logs\"\nversion_file = \"" + t +
+                  "/version\"\nclean_shutdown_file = \"" + t + "/clean.shutdown\"\n" +
+                  "[crio.runtime]\ncontainer_exits_dir = \"" + t +
+                  "/exits\"\ncontainer_attach_socket_dir = \"" + t +
+                  "/attach\"\nnamespaces_dir = \"" + t + "/ns\"\ndefault_runtime = \"runc\"\n" +
+                  "[crio.runtime.runtimes.runc]\nruntime_root = \"" + t + "/runc-root\"\n" +
+                  "[crio.image]\npause_image = \"\"\nregistries_conf = \"" + t +
+                  "/registries.conf\"\nsignature_policy = \"" + t + "/policy.json\"\n");
+    WriteFile(t + "/registries.conf",
+              "[[registry]]\nlocation = \"" + registry_->host() + "\"\ninsecure = true\n");
+    WriteFile(t + "/policy.json", R"({"default":[{"type":"insecureAcceptAnything"}]})");
+    fs::create_directories(t + "/cni");
+    const std::string run = "/proc/" + std::to_string(systemd_->pid()) + "/root/run/systemd/system";
+    fs::copy_file(prefix_ + "/lib/systemd/system/crio.service", run + "/crio.service",
+                  fs::copy_options::overwrite_existing);
+    WriteFile(run + "/crio.service.d/10-test.conf",
+              "[Service]\nEnvironment=\"CRIO_CONFIG_OPTIONS=--config " + prefix_ +
+                  "/etc/crio/crio.conf --config-dir " + t + "/crio.conf.d --listen " + socket_ +
+                  " --root " + t + "/root --runroot " + t + "/runroot --cni-config-dir " + t +
+                  "/cni --cgroup-manager systemd\"\n");
+    ASSERT_EQ(systemd_->Systemctl({"daemon-reload"}).exit_code, 0);
+  }
+
+  void Connect() {
+    // A fresh connection per daemon: gRPC's shared subchannel would reuse the old daemon's.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto channel =
+        grpc::CreateCustomChannel("unix://" + socket_, grpc::InsecureChannelCredentials(), args);
+    runtime_ = v1::RuntimeService::NewStub(channel);
+    image_ = v1::ImageService::NewStub(channel);
+  }
+  std::unique_ptr<grpc::ClientContext> Ctx(seconds timeout = seconds(60)) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(std::chrono::system_clock::now() + timeout);
+    return ctx;
+  }
+  std::string Journal() const {
+    return systemd_->Run({"journalctl", "--no-pager", "-o", "cat", "-u", "crio"}).output;
+  }
+  v1::ContainerState StateOf(const std::string& id) {
+    v1::ContainerStatusRequest req;
+    req.set_container_id(id);
+    v1::ContainerStatusResponse resp;
+    auto ctx = Ctx();
+    grpc::Status st = runtime_->ContainerStatus(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.status().state();
+  }
+
+  TempDir env_{"/var/tmp"};
+  std::string prefix_ = env_.Sub("prefix");
+  std::string socket_ = env_.Sub("crio.sock");
+  RegistryFixture* registry_ = nullptr;
+  std::unique_ptr<PrivateSystemd> systemd_;
+  std::unique_ptr<v1::RuntimeService::Stub> runtime_;
+  std::unique_ptr<v1::ImageService::Stub> image_;
+  std::string slice_;
+};
+
+TEST_F(SystemdUnitTest, Install_PutsBinariesUnitCompletionsAndKeepsAnEditedConfig) {
+  CommandResult installed = Install();
+  ASSERT_EQ(installed.exit_code, 0) << installed.output;
+  for (const char* file :
+       {"bin/crio", "bin/crioctl", "bin/pause", "lib/systemd/system/crio.service",
+        "share/bash-completion/completions/crio", "share/bash-completion/completions/crioctl",
+        "etc/crio/crio.conf"}) {
+    EXPECT_TRUE(fs::exists(prefix_ + "/" + file)) << file;
+  }
+  std::string unit = ReadFile(prefix_ + "/lib/systemd/system/crio.service");
+  EXPECT_THAT(unit, HasSubstr("ExecStart=" + prefix_ + "/bin/crio"));
+  EXPECT_THAT(unit, HasSubstr("Type=notify"));
+  EXPECT_THAT(unit, HasSubstr("KillMode=process"));
+  EXPECT_THAT(ReadFile(prefix_ + "/etc/crio/crio.conf"), HasSubstr("[crio.runtime]"));
+  // The completion offers the installed crio's own flags.
+  CommandResult completion = RunCommand(
+      {"bash", "-c",
+       "source " + prefix_ + "/share/bash-completion/completions/crio; COMP_WORDS=(" + prefix_ +
+           "/bin/crio --cgroup-m); COMP_CWORD=1; _crio_cpp_complete; echo \"${COMPREPLY[@]}\""});
+  EXPECT_EQ(Trim(completion.output), "--cgroup-manager");
+
+  WriteFile(prefix_ + "/etc/crio/crio.conf", "# edited by the operator\n");
+  CommandResult again = Install();
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(ReadFile(prefix_ + "/etc/crio/crio.conf"), "# edited by the operator\n");
+}
+
+TEST_F(SystemdUnitTest, StartReloadRestartStop_ContainerSurvivesTheRestart) {
+  CommandResult installed = Install();
+  ASSERT_EQ(installed.exit_code, 0) << installed.output;
+  PlaceUnit();
+
+  // Type=notify: start returns once the daemon said READY=1, so the socket answers at once.
+  CommandResult started = systemd_->Systemctl({"start", "crio"});
+  ASSERT_EQ(started.exit_code, 0) << started.output << Journal();
+  EXPECT_EQ(systemd_->Property("crio.service", "ActiveState"), "active");
+  EXPECT_EQ(systemd_->Property("crio.service", "StatusText"), "serving CRI v1");
+  const std::string first_pid = systemd_->Property("crio.service", "MainPID");
+  Connect();
+
+  v1::PullImageRequest pull;
+  pull.mutable_image()->set_image(registry_->Reference("busybox:latest"));
+  v1::PullImageResponse pulled;
+  auto pctx = Ctx(seconds(120));
+  grpc::Status st = image_->PullImage(pctx.get(), pull, &pulled);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  v1::RunPodSandboxRequest run;
+  auto* pod = run.mutable_config();
+  pod->mutable_metadata()->set_name("unit");
+  pod->mutable_metadata()->set_namespace_("systemd-unit-test");
+  pod->mutable_metadata()->set_uid(RandomHex(16));
+  pod->mutable_linux()->set_cgroup_parent(slice_);
+  v1::RunPodSandboxResponse ran;
+  auto rctx = Ctx();
+  st = runtime_->RunPodSandbox(rctx.get(), run, &ran);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  v1::CreateContainerRequest create;
+  create.set_pod_sandbox_id(ran.pod_sandbox_id());
+  create.mutable_config()->mutable_metadata()->set_name("survivor");
+  create.mutable_config()->mutable_image()->set_image(registry_->Reference("busybox:latest"));
+  for (const char* arg : {"sleep", "3600"}) create.mutable_config()->add_command(arg);
+  *create.mutable_sandbox_config() = *pod;
+  v1::CreateContainerResponse created;
+  auto cctx = Ctx();
+  st = runtime_->CreateContainer(cctx.get(), create, &created);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  const std::string id = created.container_id();
+  v1::StartContainerRequest start;
+  start.set_container_id(id);
+  v1::StartContainerResponse start_resp;
+  auto sctx = Ctx();
+  ASSERT_TRUE(runtime_->StartContainer(sctx.get(), start, &start_resp).ok());
+
+  // reload: SIGHUP, same process, still active.
+  ASSERT_EQ(systemd_->Systemctl({"reload", "crio"}).exit_code, 0);
+  EXPECT_TRUE(Eventually([&] { return Contains(Journal(), "SIGHUP received"); }, seconds(10)))
+      << Journal();
+  EXPECT_EQ(systemd_->Property("crio.service", "MainPID"), first_pid);
+  EXPECT_EQ(systemd_->Property("crio.service", "ActiveState"), "active");
+
+  // restart: a new daemon; the container, in its own scope, keeps running.
+  ASSERT_EQ(systemd_->Systemctl({"restart", "crio"}).exit_code, 0) << Journal();
+  EXPECT_NE(systemd_->Property("crio.service", "MainPID"), first_pid);
+  EXPECT_EQ(systemd_->Property("crio-" + id + ".scope", "ActiveState"), "active");
+  Connect();
+  EXPECT_EQ(StateOf(id), v1::CONTAINER_RUNNING) << Journal();
+
+  v1::RemovePodSandboxRequest rm;
+  rm.set_pod_sandbox_id(ran.pod_sandbox_id());
+  v1::RemovePodSandboxResponse rm_resp;
+  auto rmctx = Ctx(seconds(120));
+  st = runtime_->RemovePodSandbox(rmctx.get(), rm, &rm_resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+
+  // stop: a graceful shutdown, which leaves the clean-shutdown file.
+  ASSERT_EQ(systemd_->Systemctl({"stop", "crio"}).exit_code, 0);
+  EXPECT_EQ(systemd_->Property("crio.service", "ActiveState"), "inactive");
+  EXPECT_THAT(Journal(), HasSubstr("shutdown complete"));
+  EXPECT_TRUE(fs::exists(env_.Sub("clean.shutdown")));
+}
+
+}  // namespace
+}  // namespace crio::testing
