@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <type_traits>
 
 #include <CLI/CLI.hpp>
@@ -26,26 +27,10 @@ namespace config = crio::config;
 struct Flags {
   std::string config_file = config::kDefaultConfigFile;
   std::string config_dir = config::kDefaultConfigDir;
-  std::string listen, root, runroot, log_level, cgroup_manager, default_runtime, pause_image,
-      signature_policy, cni_config_dir, metrics_host, metrics_socket, metrics_cert, metrics_key;
-  std::vector<std::string> cni_plugin_dirs, metrics_collectors;
-  bool enable_metrics = false;
-  int64_t metrics_port = 0;
-  std::vector<std::pair<CLI::Option*, std::function<void(config::Config&)>>> setters;
+  // One per option of crio.conf (config::CommandLineFlags()), in the order they were given.
+  std::map<std::string, std::vector<std::string>> values;
+  std::vector<std::pair<CLI::Option*, const config::CommandLineFlag*>> options;
 };
-
-// Registers a flag with its CONTAINER_* environment twin, as CRI-O does.
-template <typename T>
-void AddOverride(CLI::App& app, Flags& flags, const std::string& name, T& value,
-                 const std::string& env, const std::string& help,
-                 std::function<void(config::Config&)> apply) {
-  CLI::Option* opt = app.add_option(name, value, help)->envname(env);
-  if constexpr (!std::is_same_v<T, std::vector<std::string>>) {
-    // Like CRI-O's flag parser: a repeated flag takes its last value.
-    opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  }
-  flags.setters.emplace_back(opt, std::move(apply));
-}
 
 void RegisterFlags(CLI::App& app, Flags& f) {
   app.add_option("--config,-c", f.config_file, "Path to the main configuration file")
@@ -54,62 +39,28 @@ void RegisterFlags(CLI::App& app, Flags& f) {
   app.add_option("--config-dir,-d", f.config_dir, "Directory of drop-in configuration files")
       ->envname("CONTAINER_CONFIG_DIR")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  AddOverride(app, f, "--listen", f.listen, "CONTAINER_LISTEN", "Path to the CRI socket",
-              [&f](config::Config& c) { c.api.listen = f.listen; });
-  AddOverride(app, f, "--root,-r", f.root, "CONTAINER_ROOT", "Storage root directory",
-              [&f](config::Config& c) { c.root.root = f.root; });
-  AddOverride(app, f, "--runroot", f.runroot, "CONTAINER_RUNROOT", "Storage state directory",
-              [&f](config::Config& c) { c.root.runroot = f.runroot; });
-  AddOverride(app, f, "--log-level,-l", f.log_level, "CONTAINER_LOG_LEVEL",
-              "Log level: trace, debug, info, warn, error, fatal, panic",
-              [&f](config::Config& c) { c.runtime.log_level = f.log_level; });
-  AddOverride(app, f, "--cgroup-manager", f.cgroup_manager, "CONTAINER_CGROUP_MANAGER",
-              "cgroup manager: systemd or cgroupfs",
-              [&f](config::Config& c) { c.runtime.cgroup_manager = f.cgroup_manager; });
-  AddOverride(app, f, "--default-runtime", f.default_runtime, "CONTAINER_DEFAULT_RUNTIME",
-              "Default OCI runtime handler",
-              [&f](config::Config& c) { c.runtime.default_runtime = f.default_runtime; });
-  AddOverride(app, f, "--pause-image", f.pause_image, "CONTAINER_PAUSE_IMAGE",
-              "Image of the infra container",
-              [&f](config::Config& c) { c.image.pause_image = f.pause_image; });
-  AddOverride(app, f, "--signature-policy", f.signature_policy, "CONTAINER_SIGNATURE_POLICY",
-              "Path to the signature policy (policy.json)",
-              [&f](config::Config& c) { c.image.signature_policy = f.signature_policy; });
-  AddOverride(app, f, "--cni-config-dir", f.cni_config_dir, "CONTAINER_CNI_CONFIG_DIR",
-              "CNI configuration directory",
-              [&f](config::Config& c) { c.network.network_dir = f.cni_config_dir; });
-  AddOverride(app, f, "--cni-plugin-dir", f.cni_plugin_dirs, "CONTAINER_CNI_PLUGIN_DIR",
-              "CNI plugin directory (repeatable)",
-              [&f](config::Config& c) { c.network.plugin_dirs = f.cni_plugin_dirs; });
-  AddOverride(app, f, "--metrics-port", f.metrics_port, "CONTAINER_METRICS_PORT",
-              "Port of the metrics endpoint",
-              [&f](config::Config& c) { c.metrics.metrics_port = f.metrics_port; });
-  AddOverride(app, f, "--metrics-host", f.metrics_host, "CONTAINER_METRICS_HOST",
-              "Address of the metrics endpoint",
-              [&f](config::Config& c) { c.metrics.metrics_host = f.metrics_host; });
-  AddOverride(app, f, "--metrics-socket", f.metrics_socket, "CONTAINER_METRICS_SOCKET",
-              "Unix socket the metrics endpoint also listens on",
-              [&f](config::Config& c) { c.metrics.metrics_socket = f.metrics_socket; });
-  AddOverride(app, f, "--metrics-cert", f.metrics_cert, "CONTAINER_METRICS_CERT",
-              "Certificate of the metrics endpoint (HTTPS with --metrics-key)",
-              [&f](config::Config& c) { c.metrics.metrics_cert = f.metrics_cert; });
-  AddOverride(app, f, "--metrics-key", f.metrics_key, "CONTAINER_METRICS_KEY",
-              "Key of the metrics endpoint (HTTPS with --metrics-cert)",
-              [&f](config::Config& c) { c.metrics.metrics_key = f.metrics_key; });
-  AddOverride(app, f, "--metrics-collectors", f.metrics_collectors, "CONTAINER_METRICS_COLLECTORS",
-              "Metrics to serve (repeatable); default all",
-              [&f](config::Config& c) { c.metrics.metrics_collectors = f.metrics_collectors; });
-  CLI::Option* metrics =
-      app.add_flag("--enable-metrics", f.enable_metrics, "Serve Prometheus metrics")
-          ->envname("CONTAINER_ENABLE_METRICS");
-  f.setters.emplace_back(metrics,
-                         [&f](config::Config& c) { c.metrics.enable_metrics = f.enable_metrics; });
+  // Every other flag comes from the option table, with CRI-O's names and environment twins.
+  for (const config::CommandLineFlag& flag : config::CommandLineFlags()) {
+    std::string names = "--" + flag.name;
+    if (!flag.short_name.empty()) names += ",-" + flag.short_name;
+    std::vector<std::string>& storage = f.values[flag.name];
+    CLI::Option* opt = app.add_option(names, storage, flag.help)->envname(flag.env);
+    // One value per occurrence (never the next word); a list flag may repeat, a scalar takes
+    // its last value as CRI-O's flag parser does.
+    opt->allow_extra_args(false);
+    if (flag.is_bool) opt->expected(0, 1);  // "--enable-metrics" alone, or "=false"
+    if (!flag.is_list) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    opt->group(flag.table == "crio" ? "crio" : flag.table.substr(5));
+    f.options.emplace_back(opt, &flag);
+  }
 }
 
-void ApplyFlags(const Flags& flags, config::Config& cfg) {
-  for (const auto& [opt, apply] : flags.setters) {
-    if (opt->count() > 0) apply(cfg);
+Status ApplyFlags(const Flags& flags, config::Config& cfg) {
+  for (const auto& [opt, flag] : flags.options) {
+    if (opt->count() == 0 && flags.values.at(flag->name).empty()) continue;
+    RETURN_IF_ERROR(config::ApplyCommandLineFlag(*flag, flags.values.at(flag->name), cfg));
   }
+  return absl::OkStatus();
 }
 
 // Defaults < main file < drop-ins < flags, then validated.
@@ -122,7 +73,7 @@ StatusOr<config::Config> BuildConfig(const Flags& flags, bool log_warnings) {
       CRIO_LOG_WARN("{}:{}: {}", w.file, w.line, w.message);
     }
   }
-  ApplyFlags(flags, cfg);
+  RETURN_IF_ERROR(ApplyFlags(flags, cfg));
   RETURN_IF_ERROR(config::Validate(cfg));
   return cfg;
 }

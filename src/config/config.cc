@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -1489,6 +1490,111 @@ Config Defaults() {
     runtimes["crun"] = DefaultHandler("", "/run/crun", conmon);
   }
   return config;
+}
+
+namespace {
+
+// CRI-O's flag names that are not simply the key with '-' for '_'.
+struct FlagName {
+  std::string_view key, name, short_name;
+};
+constexpr FlagName kFlagNames[] = {
+    {"root", "root", "r"},
+    {"storage_driver", "storage-driver", "s"},
+    {"storage_option", "storage-opt", ""},
+    {"log_level", "log-level", "l"},
+    {"network_dir", "cni-config-dir", ""},
+    {"plugin_dirs", "cni-plugin-dir", ""},
+    {"insecure_registries", "insecure-registry", ""},
+};
+
+CommandLineFlag FlagFor(const Option& option) {
+  CommandLineFlag flag;
+  flag.table = std::string(option.table);
+  flag.key = std::string(option.key);
+  flag.name = flag.key;
+  std::replace(flag.name.begin(), flag.name.end(), '_', '-');
+  for (const FlagName& known : kFlagNames) {
+    if (known.key == option.key) {
+      flag.name = std::string(known.name);
+      flag.short_name = std::string(known.short_name);
+    }
+  }
+  flag.env = "CONTAINER_" + flag.name;
+  for (char& c : flag.env) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  flag.help = std::string(option.help.substr(0, option.help.find('\n')));
+  flag.is_bool = option.kind == Kind::kBool;
+  flag.is_list = option.kind == Kind::kStringList || option.kind == Kind::kStringMap;
+  return flag;
+}
+
+const Option* OptionOf(const CommandLineFlag& flag) {
+  for (const Option& option : kOptions) {
+    if (option.table == flag.table && option.key == flag.key) return &option;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<CommandLineFlag>& CommandLineFlags() {
+  static const std::vector<CommandLineFlag> flags = [] {
+    std::vector<CommandLineFlag> out;
+    for (const Option& option : kOptions) out.push_back(FlagFor(option));
+    return out;
+  }();
+  return flags;
+}
+
+Status ApplyCommandLineFlag(const CommandLineFlag& flag, const std::vector<std::string>& values,
+                            Config& config) {
+  const Option* option = OptionOf(flag);
+  if (option == nullptr) return InvalidArgument(absl::StrCat("--", flag.name, ": unknown option"));
+  std::vector<std::string> items;
+  if (flag.is_list) {
+    for (const std::string& value : values) {
+      for (const std::string& item : util::SplitNonEmpty(value, ',')) items.push_back(item);
+    }
+  }
+  std::string value;
+  switch (option->kind) {
+    case Kind::kString:
+      value = util::QuoteString(values.empty() ? "" : values.back());
+      break;
+    case Kind::kBool: {
+      std::string v = values.empty() || values.back().empty() ? "true" : values.back();
+      if (v != "true" && v != "false") {
+        return InvalidArgument(absl::StrCat("--", flag.name, ": want true or false, got ", v));
+      }
+      value = v;
+      break;
+    }
+    case Kind::kInt64:
+      value = values.empty() ? "" : values.back();
+      break;
+    case Kind::kStringList: {
+      std::vector<std::string> quoted;
+      for (const auto& item : items) quoted.push_back(util::QuoteString(item));
+      value = absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
+      break;
+    }
+    case Kind::kStringMap: {
+      std::vector<std::string> pairs;
+      for (const auto& item : items) {
+        size_t eq = item.find('=');
+        if (eq == std::string::npos) {
+          return InvalidArgument(absl::StrCat("--", flag.name, ": want key=value, got ", item));
+        }
+        pairs.push_back(absl::StrCat(util::QuoteString(item.substr(0, eq)), " = ",
+                                     util::QuoteString(item.substr(eq + 1))));
+      }
+      value = absl::StrCat("{ ", absl::StrJoin(pairs, ", "), " }");
+      break;
+    }
+  }
+  const std::string text = absl::StrCat("[", flag.table, "]\n", flag.key, " = ", value, "\n");
+  std::vector<Warning> warnings;
+  return ApplyToml(text, absl::StrCat("--", flag.name), config, warnings);
 }
 
 Status ApplyToml(std::string_view toml_text, std::string_view file_name, Config& config,

@@ -297,6 +297,26 @@ Status ApplyToml(std::string_view toml_text, std::string_view file_name, Config&
 Status LoadFiles(const std::string& main_file, const std::string& drop_in_dir, Config& config,
                  std::vector<Warning>& warnings);
 
+// One command-line flag per option of the fixed tables, named as CRI-O's crio(8) names it: the
+// key with '-' for '_' (a few keep CRI-O's historical names, e.g. network_dir is
+// --cni-config-dir), each with its CONTAINER_* environment twin.
+struct CommandLineFlag {
+  std::string name;        // long name, without "--"
+  std::string short_name;  // one letter, or ""
+  std::string env;         // "CONTAINER_" + the name in upper case with '_' for '-'
+  std::string help;        // the first line of the option's help
+  std::string table, key;  // where the option lives in crio.conf
+  bool is_bool = false;    // "--flag" alone means true
+  bool is_list = false;    // repeatable, and comma-separated values are split
+};
+const std::vector<CommandLineFlag>& CommandLineFlags();
+
+// Applies a flag's values (several for a list, the last for a scalar) to `config` through the
+// TOML loader, so a flag means exactly what the same key in a file means. InvalidArgument
+// naming the flag for a value of the wrong type.
+Status ApplyCommandLineFlag(const CommandLineFlag& flag, const std::vector<std::string>& values,
+                            Config& config);
+
 // Fills what CRI-O derives at load time for each runtime handler: inherit_default_runtime copies
 // the default handler's path, type, root and config path; an empty runtime_path becomes the
 // handler's name looked up in $PATH; an empty runtime_root becomes "/run/<name>"; empty monitor

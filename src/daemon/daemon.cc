@@ -260,11 +260,18 @@ Status Run(Options options) {
     CRIO_LOG_WARN("{}", problem);
   }
 
+  // The one configuration every component reads per request; SIGHUP replaces it.
+  auto live = std::make_shared<config::LiveConfig>(options.config);
   oci::HandlerRegistry handlers(options.config.runtime);
+  live->OnReload([&handlers, &images](const config::Config&, const config::Config& next) {
+    handlers.Reload(next.runtime);
+    images.UpdateOptions(ImageOptionsFrom(next));
+  });
   ASSIGN_OR_RETURN(std::unique_ptr<network::CniNetwork> network,
                    network::CniNetwork::Create(CniOptionsFrom(options.config)));
   lifecycle::ManagerDeps deps;
   deps.config = options.config;
+  deps.live = live.get();
   deps.store = store.get();
   deps.images = &images;
   deps.handlers = &handlers;
@@ -278,9 +285,9 @@ Status Run(Options options) {
   RETURN_IF_ERROR(lifecycle_manager->Recover());
   {
     // Attachments whose pod record was never written (a crash inside RunPodSandbox).
-    std::vector<std::string> live;
-    for (const auto& pod : lifecycle_manager->ListPods({})) live.push_back(pod.id());
-    if (int released = network->ReleaseOrphans(live); released > 0) {
+    std::vector<std::string> live_pods;
+    for (const auto& pod : lifecycle_manager->ListPods({})) live_pods.push_back(pod.id());
+    if (int released = network->ReleaseOrphans(live_pods); released > 0) {
       CRIO_LOG_INFO("released the CNI attachments of {} pods without a record", released);
     }
   }
@@ -294,7 +301,7 @@ Status Run(Options options) {
   stats::Collector stats_collector(cgroup_manager.manager.get(),
                                    StatsOptionsFrom(options.config.stats));
 
-  server::ServiceContext ctx(options.config);
+  server::ServiceContext ctx(live);
   ctx.stats = &stats_collector;
   ctx.store = store.get();
   ctx.images = &images;

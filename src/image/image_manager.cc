@@ -75,19 +75,31 @@ bool MatchesPinnedPattern(const std::string& pattern, const std::string& name) {
   return name == pattern;
 }
 
-ImageManager::ImageManager(storage::Store& store, ImageManagerOptions options)
-    : store_(store), options_(std::move(options)) {
-  if (options_.platform.os.empty()) options_.platform = HostPlatform();
-  if (options_.max_parallel_layers < 1) options_.max_parallel_layers = 1;
+ImageManager::ImageManager(storage::Store& store, ImageManagerOptions options) : store_(store) {
+  UpdateOptions(std::move(options));
+}
+
+void ImageManager::UpdateOptions(ImageManagerOptions options) {
+  if (options.platform.os.empty()) options.platform = HostPlatform();
+  if (options.max_parallel_layers < 1) options.max_parallel_layers = 1;
+  auto next = std::make_shared<const ImageManagerOptions>(std::move(options));
+  std::lock_guard lock(options_mu_);
+  options_ = std::move(next);
+}
+
+std::shared_ptr<const ImageManagerOptions> ImageManager::Options() const {
+  std::lock_guard lock(options_mu_);
+  return options_;
 }
 
 StatusOr<PullResult> ImageManager::Pull(const std::string& image, const AuthConfig& auth) {
+  const auto opts = Options();
   ASSIGN_OR_RETURN(Reference ref, ParseReference(image));
   ASSIGN_OR_RETURN(RegistriesConf registries,
-                   LoadRegistriesConf(options_.registries_conf, options_.registries_conf_dir));
+                   LoadRegistriesConf(opts->registries_conf, opts->registries_conf_dir));
   ASSIGN_OR_RETURN(std::vector<PullSource> sources,
-                   ResolvePullSources(ref, registries, options_.short_name_mode));
-  ASSIGN_OR_RETURN(Policy policy, Policy::Load(options_.policy_path));
+                   ResolvePullSources(ref, registries, opts->short_name_mode));
+  ASSIGN_OR_RETURN(Policy policy, Policy::Load(opts->policy_path));
 
   Status last_error = NotFound(absl::StrCat("no source to pull ", image, " from"));
   for (const PullSource& source : sources) {
@@ -108,15 +120,16 @@ StatusOr<PullResult> ImageManager::Pull(const std::string& image, const AuthConf
 }
 
 StatusOr<PullResult> ImageManager::PullFrom(const PullSource& source, const AuthConfig& auth) {
+  const auto opts = Options();
   const Reference& ref = source.reference;
-  ASSIGN_OR_RETURN(Credentials creds, CredentialsFor(auth, options_.auth_file, ref));
+  ASSIGN_OR_RETURN(Credentials creds, CredentialsFor(auth, opts->auth_file, ref));
   RegistryClientOptions client_options;
-  client_options.certs_dir = options_.certs_dir;
-  client_options.progress_timeout = options_.progress_timeout;
+  client_options.certs_dir = opts->certs_dir;
+  client_options.progress_timeout = opts->progress_timeout;
   ASSIGN_OR_RETURN(
       std::unique_ptr<RegistryClient> client,
       RegistryClient::Create(Endpoint{ref.domain, source.insecure}, creds, client_options));
-  ASSIGN_OR_RETURN(ResolvedManifest resolved, FetchImageManifest(*client, ref, options_.platform));
+  ASSIGN_OR_RETURN(ResolvedManifest resolved, FetchImageManifest(*client, ref, opts->platform));
   const Descriptor& config_blob = resolved.manifest.config;
   ASSIGN_OR_RETURN(std::string config_raw,
                    client->FetchBlobToString(ref.path, config_blob.digest, config_blob.size));
@@ -156,7 +169,7 @@ StatusOr<PullResult> ImageManager::PullFrom(const PullSource& source, const Auth
   if (store_.driver() == "overlay") {
     // Slots are taken in layer order: the lowest uncommitted layer always holds one, so layers
     // waiting for their parent before committing can never starve it.
-    std::counting_semaphore<64> slots(std::min(options_.max_parallel_layers, 64));
+    std::counting_semaphore<64> slots(std::min(opts->max_parallel_layers, 64));
     std::mutex order_mu;
     std::condition_variable order_cv;
     size_t next_slot = 0;
@@ -316,7 +329,8 @@ StatusOr<storage::ImageRecord> ImageManager::Lookup(const std::string& image,
   };
   add_candidates(*ref);
   if (ref->IsShortName()) {
-    auto registries = LoadRegistriesConf(options_.registries_conf, options_.registries_conf_dir);
+    const auto opts = Options();
+    auto registries = LoadRegistriesConf(opts->registries_conf, opts->registries_conf_dir);
     if (registries.ok()) {
       auto sources = ResolvePullSources(*ref, *registries, ShortNameMode::kPermissive);
       if (sources.ok()) {
@@ -335,10 +349,11 @@ StatusOr<storage::ImageRecord> ImageManager::Lookup(const std::string& image,
 }
 
 bool ImageManager::IsPinned(const storage::ImageRecord& record) const {
-  std::vector<std::string> patterns = options_.pinned_images;
-  if (!options_.pause_image.empty()) {
-    auto pause = ParseReference(options_.pause_image);
-    patterns.push_back(pause.ok() ? pause->String() : options_.pause_image);
+  const auto opts = Options();
+  std::vector<std::string> patterns = opts->pinned_images;
+  if (!opts->pause_image.empty()) {
+    auto pause = ParseReference(opts->pause_image);
+    patterns.push_back(pause.ok() ? pause->String() : opts->pause_image);
   }
   for (const auto& pattern : patterns) {
     for (const auto& name : record.names) {

@@ -85,6 +85,9 @@ class ImageManager {
 
   storage::Store& store() { return store_; }
 
+  // SIGHUP: the options the next pull or listing uses (policy, auth file, pinned images, ...).
+  void UpdateOptions(ImageManagerOptions options);
+
  private:
   struct Source;
   StatusOr<PullResult> PullFrom(const PullSource& source, const AuthConfig& auth);
@@ -105,8 +108,11 @@ class ImageManager {
   ImageInfo ToInfo(const storage::ImageRecord& record) const;
   bool IsPinned(const storage::ImageRecord& record) const;
 
+  std::shared_ptr<const ImageManagerOptions> Options() const;
+
   storage::Store& store_;
-  ImageManagerOptions options_;
+  mutable std::mutex options_mu_;
+  std::shared_ptr<const ImageManagerOptions> options_;  // guarded by options_mu_
   std::mutex inflight_mu_;
   std::map<std::string, std::shared_future<Status>> inflight_layers_;
 };

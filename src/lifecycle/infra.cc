@@ -44,7 +44,7 @@ struct Manager::InfraRootfs {
 
 StatusOr<Manager::InfraRootfs> Manager::PrepareInfraRootfs(const PodState& pod,
                                                            const std::string& bundle) {
-  const std::string& pause_image = deps_.config.image.pause_image;
+  const std::string pause_image = CurrentConfig()->image.pause_image;
   if (!pause_image.empty()) {
     auto image = deps_.images->Inspect(pause_image);
     if (image.ok()) return MountPauseImage(pod, *image);
@@ -64,8 +64,8 @@ StatusOr<Manager::InfraRootfs> Manager::MountPauseImage(const PodState& pod,
     (void)deps_.store->RemoveContainerLayer(infra_id);
     return Annotate(rootfs.status(), "mount pause image");
   }
-  return InfraRootfs{*rootfs, deps_.config.image.pause_command, image.config,
-                     deps_.config.image.pause_image};
+  auto cfg = CurrentConfig();
+  return InfraRootfs{*rootfs, cfg->image.pause_command, image.config, cfg->image.pause_image};
 }
 
 StatusOr<Manager::InfraRootfs> Manager::CopyShippedPause(const std::string& bundle) {
@@ -86,7 +86,7 @@ void Manager::PullPauseImageInBackground() {
   std::lock_guard guard(pause_mu_);
   if (pause_pull_running_ || std::chrono::steady_clock::now() < pause_retry_after_) return;
   pause_pull_running_ = true;
-  const std::string image = deps_.config.image.pause_image;
+  const std::string image = CurrentConfig()->image.pause_image;
   CRIO_LOG_INFO(
       "pause image {} is not in the store: pulling it in the background; pods use the "
       "shipped pause binary meanwhile",
@@ -126,7 +126,8 @@ Status Manager::StartInfraContainer(PodState& pod) {
   in.rootfs = rootfs.path;
   in.pod = internal::PodResourcesOf(pod);
   in.pod.pidns_path.clear();  // the infra container makes the pod's PID namespace
-  in.runtime = &deps_.config.runtime;
+  auto cfg = CurrentConfig();
+  in.runtime = &cfg->runtime;
   ASSIGN_OR_RETURN(in.cgroups_path,
                    deps_.cgroups->OciCgroupsPath(pod.config().linux().cgroup_parent(), pod.id()));
   in.cgroup_v2 = IsCgroupV2();

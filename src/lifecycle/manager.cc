@@ -198,7 +198,8 @@ StatusOr<std::string> Manager::RunPodSandbox(const v1::PodSandboxConfig& config,
   const bool host_network = ns_options.network() == v1::NODE;
   const bool host_ipc = ns_options.ipc() == v1::NODE;
   // A shared pod PID namespace needs a process to hold it: the infra container.
-  const bool needs_infra = ns_options.pid() == v1::POD || !deps_.config.runtime.drop_infra_ctr;
+  auto cfg = CurrentConfig();
+  const bool needs_infra = ns_options.pid() == v1::POD || !cfg->runtime.drop_infra_ctr;
   if (ns_options.has_userns_options() && ns_options.userns_options().mode() == v1::POD) {
     // Checked on this host (kernel 6.18): runc 1.1 and crun 1.8 run containers in a user
     // namespace, and crun (not runc 1.1) honours idmapped bind mounts, but the pod's pinned
@@ -252,7 +253,7 @@ StatusOr<std::string> Manager::RunPodSandbox(const v1::PodSandboxConfig& config,
   pin.uts = !host_network;
   // Only namespaced sysctls: anything else would be written to the host.
   ASSIGN_OR_RETURN(auto sysctls,
-                   container::PodSysctls(config, deps_.config.runtime, host_network, host_ipc));
+                   container::PodSysctls(config, cfg->runtime, host_network, host_ipc));
   for (const auto& [k, v] : sysctls) pin.sysctls.emplace_back(k, v);
   if (pin.net || pin.ipc || pin.uts) {
     ASSIGN_OR_RETURN(sandbox::PinnedNamespaces pinned, sandbox::PinNamespaces(pin));
@@ -450,6 +451,7 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
     RETURN_IF_ERROR(MakeDirs(fs::path(ctr.log_path()).parent_path().string()));
   }
 
+  auto cfg = CurrentConfig();
   const std::string& cgroup_parent = pod.config().linux().cgroup_parent();
   ASSIGN_OR_RETURN(std::string cgroup_path,
                    deps_.cgroups->ContainerCgroupPath(cgroup_parent, ctr.id()));
@@ -466,12 +468,12 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   in.pod.hostname = ReadFileOrEmpty(pod.pod_dir() + "/hostname");
   if (!in.pod.hostname.empty() && in.pod.hostname.back() == '\n') in.pod.hostname.pop_back();
   in.pod.cgroup_parent = cgroup_parent;
-  in.runtime = &deps_.config.runtime;
+  in.runtime = &cfg->runtime;
   ASSIGN_OR_RETURN(in.cgroups_path, deps_.cgroups->OciCgroupsPath(cgroup_parent, ctr.id()));
   in.etc_passwd = ReadFileOrEmpty(rootfs + "/etc/passwd");
   in.etc_group = ReadFileOrEmpty(rootfs + "/etc/group");
   in.cgroup_v2 = IsCgroupV2();
-  in.image_volumes = deps_.config.image.image_volumes;
+  in.image_volumes = cfg->image.image_volumes;
   in.image_volume_dir = ctr.bundle() + "/volumes";
   const auto& ctr_ns = config.linux().security_context().namespace_options();
   if (ctr_ns.pid() == v1::TARGET) {  // join a running container's PID namespace
@@ -486,7 +488,7 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   RETURN_IF_ERROR(ApplySpecExtensions(spec, ctr.config(), ctr.id()));
   RETURN_IF_ERROR(container::PrepareRootfs(
       rootfs, spec["process"].value("cwd", "/"), image->config.config.volumes,
-      deps_.config.image.image_volumes, spec["process"]["user"].value("uid", 0u),
+      cfg->image.image_volumes, spec["process"]["user"].value("uid", 0u),
       spec["process"]["user"].value("gid", 0u), in.image_volume_dir));
   RETURN_IF_ERROR(state::WriteFileAtomic(ctr.bundle() + "/config.json", spec.dump()));
 
@@ -499,10 +501,10 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
   req.tty = config.tty();
   req.open_stdin = config.stdin();
   req.stdin_once = config.stdin_once();
-  req.no_pivot = deps_.config.runtime.no_pivot;
-  req.log_size_max = deps_.config.runtime.log_size_max;
-  auto handler_cfg = deps_.config.runtime.runtimes.find(pod.runtime_handler());
-  int64_t create_timeout = handler_cfg != deps_.config.runtime.runtimes.end()
+  req.no_pivot = cfg->runtime.no_pivot;
+  req.log_size_max = cfg->runtime.log_size_max;
+  auto handler_cfg = cfg->runtime.runtimes.find(pod.runtime_handler());
+  int64_t create_timeout = handler_cfg != cfg->runtime.runtimes.end()
                                ? handler_cfg->second.container_create_timeout
                                : 240;
   req.timeout = std::chrono::seconds(create_timeout);
@@ -522,13 +524,20 @@ StatusOr<std::string> Manager::CreateContainer(const std::string& pod_id,
 
 std::function<Status(pid_t)> Manager::MonitorPlacement(const PodState& pod,
                                                        const std::string& container_id) const {
-  auto handler = deps_.config.runtime.runtimes.find(pod.runtime_handler());
+  auto cfg = CurrentConfig();
+  auto handler = cfg->runtime.runtimes.find(pod.runtime_handler());
   std::string monitor_cgroup =
-      handler != deps_.config.runtime.runtimes.end() ? handler->second.monitor_cgroup : "";
+      handler != cfg->runtime.runtimes.end() ? handler->second.monitor_cgroup : "";
   return [cgroups = deps_.cgroups, parent = pod.config().linux().cgroup_parent(), container_id,
           monitor_cgroup](pid_t pid) {
     return cgroups->PlaceMonitor(pid, parent, container_id, monitor_cgroup);
   };
+}
+
+std::shared_ptr<const config::Config> Manager::CurrentConfig() const {
+  if (deps_.live != nullptr) return deps_.live->Get();
+  // No reloads: the start-up configuration, owned by deps_ (an aliasing, non-owning pointer).
+  return std::shared_ptr<const config::Config>(std::shared_ptr<void>(), &deps_.config);
 }
 
 StatusOr<std::string> Manager::PodCgroupOf(const PodState& pod) const {

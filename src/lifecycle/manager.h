@@ -20,6 +20,7 @@
 
 #include "cgroups/cgroup_manager.h"
 #include "config/config.h"
+#include "config/live_config.h"
 #include "image/image_manager.h"
 #include "lifecycle/events.h"
 #include "oci/handler.h"
@@ -63,7 +64,11 @@ class LoopbackOnlyNetwork : public NetworkHook {
 };
 
 struct ManagerDeps {
+  // The start-up configuration; with `live`, only its non-reloadable options are read here.
   config::Config config;
+  // The daemon's live configuration (SIGHUP), read once per request; null in tests that never
+  // reload.
+  const config::LiveConfig* live = nullptr;
   storage::Store* store = nullptr;
   image::ImageManager* images = nullptr;
   oci::HandlerRegistry* handlers = nullptr;
@@ -176,6 +181,8 @@ class Manager {
                                                 const std::string& container_id) const;
 
   StatusOr<oci::Runtime*> RuntimeFor(const std::string& handler);
+  // The configuration in force for one request (the live one, else the start-up one).
+  std::shared_ptr<const config::Config> CurrentConfig() const;
   // OCI hooks from hooks_dir and the container's CDI devices, added to its freshly built
   // spec (lifecycle/spec_extensions.cc). InvalidArgument for an unresolvable CDI device.
   Status ApplySpecExtensions(nlohmann::json& spec, const v1::ContainerConfig& config,

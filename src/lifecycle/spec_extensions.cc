@@ -20,7 +20,8 @@ Status Manager::ApplySpecExtensions(nlohmann::json& spec, const v1::ContainerCon
                                                  config.annotations().end());
   std::vector<std::string> requested = container::RequestedCdiDevices(cdi_names, annotations);
   if (!requested.empty()) {
-    container::CdiRegistry registry = container::LoadCdiSpecs(deps_.config.runtime.cdi_spec_dirs);
+    container::CdiRegistry registry =
+        container::LoadCdiSpecs(CurrentConfig()->runtime.cdi_spec_dirs);
     Status st = container::ApplyCdiDevices(spec, registry, requested);
     if (!st.ok()) return Annotate(st, absl::StrCat("container ", config.metadata().name()));
     CRIO_LOG_INFO("container={}: CDI devices {}", id, absl::StrJoin(requested, ","));

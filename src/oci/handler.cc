@@ -55,12 +55,32 @@ HandlerRegistry::HandlerRegistry(config::RuntimeConfig runtime_config, Factory f
     : config_(std::move(runtime_config)), factory_(std::move(factory)) {}
 
 std::string HandlerRegistry::Resolve(std::string_view name) const {
-  return name.empty() ? config_.default_runtime : std::string(name);
+  if (!name.empty()) return std::string(name);
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_.default_runtime;
+}
+
+void HandlerRegistry::Reload(const config::RuntimeConfig& next) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool conmon_wide_change = next.log_level != config_.log_level;
+  for (auto it = runtimes_.begin(); it != runtimes_.end();) {
+    auto now = next.runtimes.find(it->first);
+    auto before = config_.runtimes.find(it->first);
+    bool changed = now == next.runtimes.end() || before == config_.runtimes.end() ||
+                   !(now->second == before->second) || conmon_wide_change;
+    if (changed) {
+      retired_.push_back(std::move(it->second));
+      it = runtimes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  config_ = next;
 }
 
 StatusOr<Runtime*> HandlerRegistry::Get(std::string_view requested) {
-  const std::string name = Resolve(requested);
   std::lock_guard<std::mutex> lock(mu_);
+  const std::string name = requested.empty() ? config_.default_runtime : std::string(requested);
   if (auto it = runtimes_.find(name); it != runtimes_.end()) {
     return it->second.get();
   }

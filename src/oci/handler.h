@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "oci/conmon_runtime.h"
@@ -43,11 +44,17 @@ class HandlerRegistry {
   // The handler name `name` resolves to ("" gives default_runtime).
   std::string Resolve(std::string_view name) const;
 
+  // SIGHUP: the next default_runtime and runtimes table. A handler whose entry changed, or that
+  // was removed, or all of them when the log level changed (conmon's), gets a new Runtime on
+  // next use; the old one stays alive (callers may still hold it) until the registry goes.
+  void Reload(const config::RuntimeConfig& next);
+
  private:
-  const config::RuntimeConfig config_;
+  config::RuntimeConfig config_;  // guarded by mu_
   const Factory factory_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, RuntimePtr, std::less<>> runtimes_;  // guarded by mu_
+  std::vector<RuntimePtr> retired_;                          // guarded by mu_
 };
 
 }  // namespace crio::oci

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "config/live_config.h"
 #include "image/image_manager.h"
 #include "lifecycle/manager.h"
 #include "stats/collector.h"
@@ -16,7 +17,10 @@ namespace crio::server {
 
 class ServiceContext {
  public:
-  explicit ServiceContext(config::Config config) : config_(std::move(config)) {}
+  explicit ServiceContext(config::Config config)
+      : live_(std::make_shared<config::LiveConfig>(std::move(config))) {}
+  // Shares the daemon's live configuration with its other components.
+  explicit ServiceContext(std::shared_ptr<config::LiveConfig> live) : live_(std::move(live)) {}
 
   // Domain components, owned by the daemon; null until their issue is wired in.
   storage::Store* store = nullptr;
@@ -27,15 +31,10 @@ class ServiceContext {
   stats::Collector* stats = nullptr;                // stats and pod metrics RPCs
 
   // A copy, so callers never hold the lock while working.
-  config::Config ConfigSnapshot() const {
-    std::shared_lock lock(mu_);
-    return config_;
-  }
+  config::Config ConfigSnapshot() const { return *live_->Get(); }
   // SIGHUP: applies the reloadable options of `fresh`; returns what changed.
-  std::vector<std::string> Reload(const config::Config& fresh) {
-    std::unique_lock lock(mu_);
-    return config::ApplyReloadable(fresh, config_);
-  }
+  std::vector<std::string> Reload(const config::Config& fresh) { return live_->Reload(fresh); }
+  config::LiveConfig& live() { return *live_; }
 
   std::string PodCidr() const {
     std::shared_lock lock(mu_);
@@ -48,7 +47,7 @@ class ServiceContext {
 
  private:
   mutable std::shared_mutex mu_;
-  config::Config config_;
+  std::shared_ptr<config::LiveConfig> live_;
   std::string pod_cidr_;
 };
 

@@ -284,6 +284,39 @@ TEST(CrioCommand, Config_OutputLoadsBackToTheSameConfig) {
   EXPECT_EQ(first.output, second.output);
 }
 
+// Every option has its flag and CONTAINER_* twin, with CRI-O's precedence: flags over drop-ins
+// over the main file, the environment like a flag.
+TEST(CrioCommand, GeneratedFlags_OverrideFilesAndEnvironmentWorks) {
+  TempDir tmp;
+  auto help = RunCommand({BuiltBinary("crio"), "--help"});
+  ASSERT_EQ(help.exit_code, 0) << help.output;
+  size_t flags = 0;  // each flag shows its environment twin
+  for (size_t at = help.output.find("Env:CONTAINER_"); at != std::string::npos;
+       at = help.output.find("Env:CONTAINER_", at + 1)) {
+    ++flags;
+  }
+  EXPECT_GT(flags, 100u) << help.output;
+  EXPECT_NE(help.output.find("--cni-config-dir"), std::string::npos);
+  EXPECT_NE(help.output.find("CONTAINER_STORAGE_DRIVER"), std::string::npos);
+
+  WriteFile(tmp.Sub("crio.conf"), "[crio.runtime]\nlog_level = \"warn\"\npids_limit = 10\n");
+  WriteFile(tmp.Sub("d/10.conf"), "[crio.runtime]\nlog_level = \"error\"\npids_limit = 20\n");
+  auto out = RunCommand({"env", "CONTAINER_DEFAULT_ULIMITS=nofile=100:200", BuiltBinary("crio"),
+                         "--config", tmp.Sub("crio.conf"), "--config-dir", tmp.Sub("d"), "-s",
+                         "vfs", "--pids-limit", "30", "--enable-metrics", "config"});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_NE(out.output.find("storage_driver = \"vfs\""), std::string::npos) << out.output;
+  EXPECT_NE(out.output.find("pids_limit = 30"), std::string::npos) << "the flag wins";
+  EXPECT_NE(out.output.find("log_level = \"error\""), std::string::npos) << "the drop-in wins";
+  EXPECT_NE(out.output.find("enable_metrics = true"), std::string::npos);
+  EXPECT_NE(out.output.find("nofile=100:200"), std::string::npos) << "from the environment";
+
+  auto bad = RunCommand({BuiltBinary("crio"), "--config", tmp.Sub("crio.conf"), "--config-dir",
+                         tmp.Sub("d"), "--pids-limit", "lots", "config"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--pids-limit"), std::string::npos) << bad.output;
+}
+
 TEST(CrioCommand, Version_PrintsBuildAndLibraryVersions) {
   auto r = RunCommand({BuiltBinary("crio"), "version"});
   ASSERT_EQ(r.exit_code, 0);

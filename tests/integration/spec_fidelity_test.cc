@@ -989,7 +989,8 @@ TEST_P(SpecFidelityTest, Security_ReadonlyRootfsNoNewPrivsSeccompMasking_Enforce
   ExecResult w = Sh(id, "echo x > /x");
   EXPECT_NE(w.code, 0);
   EXPECT_TRUE(Contains(w.out, "Read-only file system")) << w.out;
-  EXPECT_EQ(Sh(id, "echo x > /dev/shm/x").code, 0);  // the pod's shm stays writable
+  ExecResult shm = Sh(id, "echo x > /dev/shm/x");
+  EXPECT_EQ(shm.code, 0) << shm.out;  // the pod's shm stays writable
   std::string status = ProcStatus(id);
   EXPECT_EQ(StatusField(status, "NoNewPrivs"), "1");
   EXPECT_EQ(Out(id, "cat /proc/cpuinfo"), "");

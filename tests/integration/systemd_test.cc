@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +49,7 @@ class SystemdTest : public ::testing::TestWithParam<std::string> {
     auto registry = SharedTestRegistry();
     ASSERT_TRUE(registry.ok()) << registry.status();
     registry_ = *registry;
+    root_entries_ = CgroupRootEntries();
     auto systemd = PrivateSystemd::Start();
     ASSERT_TRUE(systemd.ok()) << systemd.status();
     systemd_ = *std::move(systemd);
@@ -75,6 +77,23 @@ class SystemdTest : public ::testing::TestWithParam<std::string> {
     daemon_.reset();
     old_daemons_.clear();
     systemd_.reset();  // stops systemd and removes every cgroup it made
+    EXPECT_EQ(CgroupRootEntries(), root_entries_) << "the host's /sys/fs/cgroup or sysctls changed";
+  }
+
+  // What a systemd booted in namespaces could still change on the host: entries on the shared
+  // /sys/fs/cgroup tmpfs and kernel-wide sysctls (systemd-sysctl is masked for this).
+  static std::set<std::string> CgroupRootEntries() {
+    std::set<std::string> names;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+      names.insert(e.path().filename().string());
+    }
+    for (const char* sysctl :
+         {"fs/protected_regular", "fs/protected_fifos", "fs/protected_hardlinks",
+          "fs/protected_symlinks", "kernel/pid_max"}) {
+      names.insert(std::string(sysctl) + "=" + Trim(ReadFile(std::string("/proc/sys/") + sysctl)));
+    }
+    return names;
   }
 
   std::string Config() const {
@@ -203,6 +222,7 @@ class SystemdTest : public ::testing::TestWithParam<std::string> {
   std::vector<std::unique_ptr<Daemon>> old_daemons_;
   std::vector<std::string> pods_;
   std::string uid_, slice_, slice_path_;
+  std::set<std::string> root_entries_;
 };
 
 INSTANTIATE_TEST_SUITE_P(Handlers, SystemdTest, ::testing::Values("runc", "crun"),
@@ -314,8 +334,14 @@ TEST_P(SystemdTest, DaemonKilled_ContainerKeepsRunningInItsScope) {
   std::string id = RunContainer(pod_id, pod);
   ASSERT_FALSE(id.empty());
   const std::string scope = "crio-" + id + ".scope";
-  std::vector<pid_t> before = ProcsOf(slice_path_ + "/" + scope);
-  ASSERT_FALSE(before.empty());
+  // The shell and its sleep: wait for both, so the comparison after the restart is exact.
+  std::vector<pid_t> before;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        before = ProcsOf(slice_path_ + "/" + scope);
+        return before.size() == 2;
+      },
+      seconds(10)));
 
   RestartDaemon(SIGKILL);
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -827,6 +828,60 @@ TEST(RuntimeHostProblemTest, RuncOrEmptyUnifiedTree_NoProblem) {
   EXPECT_EQ(RuntimeHostProblem("crun", "/usr/bin/crun", ""), "");
   // A wrapper (e.g. one hiding the cgroup2 mount) is not crun itself.
   EXPECT_EQ(RuntimeHostProblem("crun", "/tmp/crun-wrapper", "hugetlb"), "");
+}
+
+}  // namespace
+}  // namespace crio::config
+
+namespace crio::config {
+namespace {
+
+const CommandLineFlag* FindFlag(const std::string& name) {
+  for (const auto& flag : CommandLineFlags()) {
+    if (flag.name == name) return &flag;
+  }
+  return nullptr;
+}
+
+TEST(CommandLineFlags, OnePerOptionWithCrioNamesAndUniqueEnvTwins) {
+  const auto& flags = CommandLineFlags();
+  EXPECT_GT(flags.size(), 100u);
+  std::set<std::string> names, envs;
+  for (const auto& flag : flags) {
+    EXPECT_TRUE(names.insert(flag.name).second) << "duplicate --" << flag.name;
+    EXPECT_TRUE(envs.insert(flag.env).second) << "duplicate " << flag.env;
+    EXPECT_EQ(flag.name.find('_'), std::string::npos) << flag.name;
+  }
+  ASSERT_NE(FindFlag("cni-config-dir"), nullptr);
+  EXPECT_EQ(FindFlag("cni-config-dir")->key, "network_dir");
+  ASSERT_NE(FindFlag("storage-driver"), nullptr);
+  EXPECT_EQ(FindFlag("storage-driver")->short_name, "s");
+  EXPECT_EQ(FindFlag("log-level")->short_name, "l");
+  EXPECT_EQ(FindFlag("cgroup-manager")->env, "CONTAINER_CGROUP_MANAGER");
+  EXPECT_TRUE(FindFlag("enable-metrics")->is_bool);
+  EXPECT_TRUE(FindFlag("default-sysctls")->is_list);
+}
+
+TEST(CommandLineFlags, ApplyMeansWhatTheFileMeans) {
+  Config cfg = Defaults();
+  ASSERT_TRUE(ApplyCommandLineFlag(*FindFlag("cgroup-manager"), {"systemd", "cgroupfs"}, cfg).ok());
+  EXPECT_EQ(cfg.runtime.cgroup_manager, "cgroupfs") << "a scalar takes its last value";
+  ASSERT_TRUE(ApplyCommandLineFlag(*FindFlag("enable-metrics"), {}, cfg).ok());
+  EXPECT_TRUE(cfg.metrics.enable_metrics);
+  ASSERT_TRUE(ApplyCommandLineFlag(*FindFlag("enable-metrics"), {"false"}, cfg).ok());
+  EXPECT_FALSE(cfg.metrics.enable_metrics);
+  ASSERT_TRUE(ApplyCommandLineFlag(*FindFlag("metrics-port"), {"9191"}, cfg).ok());
+  EXPECT_EQ(cfg.metrics.metrics_port, 9191);
+  ASSERT_TRUE(
+      ApplyCommandLineFlag(*FindFlag("default-sysctls"), {"net.a=1,net.b=2", "net.c=3"}, cfg).ok());
+  EXPECT_THAT(cfg.runtime.default_sysctls, ElementsAre("net.a=1", "net.b=2", "net.c=3"));
+
+  Status bad = ApplyCommandLineFlag(*FindFlag("metrics-port"), {"many"}, cfg);
+  EXPECT_TRUE(absl::IsInvalidArgument(bad));
+  EXPECT_THAT(std::string(bad.message()), HasSubstr("--metrics-port"));
+  EXPECT_EQ(cfg.metrics.metrics_port, 9191) << "a refused flag changes nothing";
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(ApplyCommandLineFlag(*FindFlag("enable-metrics"), {"maybe"}, cfg)));
 }
 
 }  // namespace
