@@ -57,6 +57,7 @@ class ReloadTest : public ::testing::Test {
       }
     }
     daemon_.reset();
+    for (const auto& h : CgroupHierarchies()) RemoveCgroupTree(h + cgroup_parent_);
   }
 
   // Writes the test's drop-in (the last one read), sends SIGHUP and waits for `expected_log`.
@@ -82,6 +83,7 @@ class ReloadTest : public ::testing::Test {
     config.mutable_metadata()->set_namespace_("reload-test");
     config.mutable_metadata()->set_uid("uid-" + RandomHex(12));
     config.set_log_directory(env_.Sub("logs"));
+    config.mutable_linux()->set_cgroup_parent(cgroup_parent_);
     return config;
   }
 
@@ -152,6 +154,7 @@ class ReloadTest : public ::testing::Test {
   RegistryFixture* registry_ = nullptr;
   std::unique_ptr<Daemon> daemon_;
   std::vector<std::string> pods_;
+  std::string cgroup_parent_ = "/crio-cpp-test-" + RandomHex(12);
 };
 
 TEST_F(ReloadTest, DefaultRuntimeAndRuntimesTable_NextPodUsesThem) {

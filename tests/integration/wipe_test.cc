@@ -41,6 +41,9 @@ class WipeTest : public ::testing::Test {
   void TearDown() override {
     daemon_.reset();
     old_.clear();
+    // A wipe removes records and layers, not the cgroups the runtime made for the wiped
+    // containers (after a real reboot there are none): the test removes its own tree.
+    for (const auto& h : CgroupHierarchies()) RemoveCgroupTree(h + cgroup_parent_);
   }
 
   std::string Config() const {
@@ -101,6 +104,7 @@ class WipeTest : public ::testing::Test {
     pod->mutable_metadata()->set_namespace_("wipe-test");
     pod->mutable_metadata()->set_uid("uid-" + RandomHex(8));
     pod->set_log_directory(env_.Sub("logs"));
+    pod->mutable_linux()->set_cgroup_parent(cgroup_parent_);
     v1::RunPodSandboxResponse ran;
     auto rctx = daemon_->Context(seconds(60));
     grpc::Status st = daemon_->runtime().RunPodSandbox(rctx.get(), run, &ran);
@@ -167,6 +171,7 @@ class WipeTest : public ::testing::Test {
   std::unique_ptr<Daemon> daemon_;
   std::vector<std::unique_ptr<Daemon>> old_;
   std::string image_ref_, pod_id_, ctr_id_;
+  std::string cgroup_parent_ = "/crio-cpp-test-" + RandomHex(12);
 };
 
 TEST_F(WipeTest, GracefulStop_WritesCleanShutdownAndVersionFiles) {
