@@ -8,7 +8,7 @@ BUILD_PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev libsqlite3-dev libseccomp-dev libboost-dev
-  libgtest-dev libgmock-dev libbenchmark-dev clang-format libsystemd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format libsystemd-dev libyaml-cpp-dev
 )
 RUNTIME_PKGS=(
   crun runc conmon containernetworking-plugins iproute2 iptables util-linux systemd dbus

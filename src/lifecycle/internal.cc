@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "os/file.h"
 
 namespace crio::lifecycle::internal {
 
@@ -19,11 +19,8 @@ int64_t NowNs() {
 }
 
 std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return "";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto contents = os::ReadSmallFile(path);
+  return contents.ok() ? *std::move(contents) : std::string();
 }
 
 Status MakeDirs(const std::string& path) {

@@ -1,15 +1,12 @@
 // UpdateContainerResources and UpdatePodSandboxResources: new limits for a live container (through
 // its OCI runtime) or a pod's cgroup (through the cgroup manager). Kept apart from manager.cc.
-#include <linux/magic.h>
-#include <sys/vfs.h>
-
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "container/resources_update.h"
 #include "container/spec_builder.h"
-#include "lifecycle/manager.h"
+#include "lifecycle/containers.h"
+#include "lifecycle/internal.h"
+#include "lifecycle/pods.h"
 #include "util/log.h"
 
 namespace crio::lifecycle {
@@ -19,20 +16,13 @@ using state::PodState;
 
 namespace {
 
-bool HostIsCgroupV2() {
-  struct statfs fs_info {};
-  return ::statfs("/sys/fs/cgroup", &fs_info) == 0 && fs_info.f_type == CGROUP2_SUPER_MAGIC;
-}
-
 // Replaces the resource classes present in `update` in the bundle's config.json, so the spec
 // on disk tells the truth after an update. Best effort: the runtime already applied them.
 void RecordInConfigJson(const std::string& bundle, const nlohmann::json& update,
                         const std::string& id) {
   const std::string path = bundle + "/config.json";
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json spec = nlohmann::json::parse(ss.str(), nullptr, /*allow_exceptions=*/false);
+  nlohmann::json spec = nlohmann::json::parse(internal::ReadFileOrEmpty(path), nullptr,
+                                              /*allow_exceptions=*/false);
   if (spec.is_discarded() || !spec.is_object()) {
     CRIO_LOG_WARN("container={}: {} unreadable; resources not recorded there", id, path);
     return;
@@ -77,18 +67,18 @@ Status ValidateOverhead(const v1::LinuxContainerResources& o) {
 
 }  // namespace
 
-Status Manager::UpdateContainerResources(const std::string& id_or_prefix,
-                                         const v1::LinuxContainerResources& resources) {
-  const bool v2 = HostIsCgroupV2();
+Status Containers::UpdateResources(const std::string& id_or_prefix,
+                                   const v1::LinuxContainerResources& resources) {
+  const bool v2 = internal::IsCgroupV2();
   const container::HostInfo host = container::ProbeHost(v2);
   container::UpdateHost update_host{
       .cgroup_v2 = v2, .memory_swap = host.memory_swap, .hugetlb = host.hugetlb};
   ASSIGN_OR_RETURN(nlohmann::json update, container::UpdateResourcesJson(resources, update_host));
 
-  ASSIGN_OR_RETURN(std::string id, state_->ResolveContainerId(id_or_prefix));
-  auto lock = state_->LockFor(id);
+  ASSIGN_OR_RETURN(std::string id, ctx_.state().ResolveContainerId(id_or_prefix));
+  auto lock = ctx_.state().LockFor(id);
   std::lock_guard guard(*lock);
-  auto stored = state_->GetContainer(id);
+  auto stored = ctx_.state().GetContainer(id);
   if (!stored) return NotFound(absl::StrCat("container ", id_or_prefix, " not found"));
   ContainerState ctr = Refresh(*stored);
   if (ctr.state() != v1::CONTAINER_RUNNING && ctr.state() != v1::CONTAINER_CREATED) {
@@ -96,29 +86,28 @@ Status Manager::UpdateContainerResources(const std::string& id_or_prefix,
                                            v1::ContainerState_Name(ctr.state()),
                                            "; only created or running containers can be updated"));
   }
-  ASSIGN_OR_RETURN(oci::Runtime * runtime, RuntimeFor(ctr.runtime_handler()));
+  ASSIGN_OR_RETURN(oci::Runtime * runtime, ctx_.RuntimeFor(ctr.runtime_handler()));
   Status st = runtime->UpdateContainerResources(id, update.dump());
   if (!st.ok()) return Annotate(st, absl::StrCat("update resources of container ", id));
 
   RecordInConfigJson(ctr.bundle(), update, id);
   auto* linux = ctr.mutable_config()->mutable_linux();
   *linux->mutable_resources() = container::MergedResources(linux->resources(), resources);
-  RETURN_IF_ERROR(state_->PutContainer(ctr));
+  RETURN_IF_ERROR(ctx_.state().PutContainer(ctr));
   CRIO_LOG_INFO("container={} pod={} resources updated: {}", id, ctr.pod_id(), update.dump());
   return absl::OkStatus();
 }
 
-Status Manager::UpdatePodSandboxResources(const std::string& pod_id,
-                                          const v1::LinuxContainerResources& overhead,
-                                          const v1::LinuxContainerResources& resources) {
-  const bool v2 = HostIsCgroupV2();
+Status Pods::UpdateResources(const std::string& pod_id, const v1::LinuxContainerResources& overhead,
+                             const v1::LinuxContainerResources& resources) {
+  const bool v2 = internal::IsCgroupV2();
   RETURN_IF_ERROR(container::ValidateUpdateResources(resources, v2, "resources"));
   RETURN_IF_ERROR(ValidateOverhead(overhead));
 
-  ASSIGN_OR_RETURN(std::string id, state_->ResolvePodId(pod_id));
-  auto lock = state_->LockFor(id);
+  ASSIGN_OR_RETURN(std::string id, ctx_.state().ResolvePodId(pod_id));
+  auto lock = ctx_.state().LockFor(id);
   std::lock_guard guard(*lock);
-  auto pod = state_->GetPod(id);
+  auto pod = ctx_.state().GetPod(id);
   if (!pod) return NotFound(absl::StrCat("pod sandbox ", pod_id, " not found"));
   if (pod->state() != v1::SANDBOX_READY) {
     return FailedPrecondition(absl::StrCat("pod sandbox ", id, " is not ready"));
@@ -127,13 +116,13 @@ Status Manager::UpdatePodSandboxResources(const std::string& pod_id,
     return FailedPrecondition(absl::StrCat(
         "pod sandbox ", id, " has no cgroup_parent of its own; the default parent is shared"));
   }
-  ASSIGN_OR_RETURN(std::string parent, PodCgroupOf(*pod));
-  Status st = deps_.cgroups->ApplyPodResources(parent, ToPodResources(overhead, resources));
+  ASSIGN_OR_RETURN(std::string parent, ctx_.PodCgroupOf(*pod));
+  Status st = ctx_.deps().cgroups->ApplyPodResources(parent, ToPodResources(overhead, resources));
   if (!st.ok()) return Annotate(st, absl::StrCat("update resources of pod ", id));
   auto* linux = pod->mutable_config()->mutable_linux();
   *linux->mutable_overhead() = overhead;
   *linux->mutable_resources() = resources;
-  RETURN_IF_ERROR(state_->PutPod(*pod));
+  RETURN_IF_ERROR(ctx_.state().PutPod(*pod));
   CRIO_LOG_INFO("pod={} resources updated in cgroup {}", id, parent);
   return absl::OkStatus();
 }

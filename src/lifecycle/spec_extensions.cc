@@ -7,13 +7,13 @@
 #include "absl/strings/str_join.h"
 #include "container/cdi.h"
 #include "container/hooks.h"
-#include "lifecycle/manager.h"
+#include "lifecycle/containers.h"
 #include "util/log.h"
 
 namespace crio::lifecycle {
 
-Status Manager::ApplySpecExtensions(nlohmann::json& spec, const v1::ContainerConfig& config,
-                                    const std::string& id) {
+Status Containers::ApplySpecExtensions(nlohmann::json& spec, const v1::ContainerConfig& config,
+                                       const std::string& id) {
   std::vector<std::string> cdi_names;
   for (const auto& d : config.cdi_devices()) cdi_names.push_back(d.name());
   std::map<std::string, std::string> annotations(config.annotations().begin(),
@@ -21,13 +21,13 @@ Status Manager::ApplySpecExtensions(nlohmann::json& spec, const v1::ContainerCon
   std::vector<std::string> requested = container::RequestedCdiDevices(cdi_names, annotations);
   if (!requested.empty()) {
     container::CdiRegistry registry =
-        container::LoadCdiSpecs(CurrentConfig()->runtime.cdi_spec_dirs);
+        container::LoadCdiSpecs(ctx_.CurrentConfig()->runtime.cdi_spec_dirs);
     Status st = container::ApplyCdiDevices(spec, registry, requested);
     if (!st.ok()) return Annotate(st, absl::StrCat("container ", config.metadata().name()));
     CRIO_LOG_INFO("container={}: CDI devices {}", id, absl::StrJoin(requested, ","));
   }
   // Loaded per container, so edits in hooks_dir apply without a restart (CRI-O watches it).
-  container::HookSet hooks = container::LoadHooks(deps_.config.runtime.hooks_dir);
+  container::HookSet hooks = container::LoadHooks(ctx_.deps().config.runtime.hooks_dir);
   if (!hooks.hooks.empty()) {
     int added = container::ApplyHooks(spec, hooks, config.mounts_size() > 0);
     if (added > 0) CRIO_LOG_INFO("container={}: {} OCI hooks from hooks_dir", id, added);

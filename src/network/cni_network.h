@@ -6,7 +6,7 @@
 //
 // Thread-safe: calls for different pods run in parallel (the plugins lock their own state);
 // the lifecycle manager serialises calls for one pod.
-#include "lifecycle/manager.h"
+#include "lifecycle/network_hook.h"
 
 #include <atomic>
 #include <chrono>
