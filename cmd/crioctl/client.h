@@ -39,12 +39,6 @@ class Client {
   std::unique_ptr<v1::ImageService::Stub> image_;
 };
 
-// Prints "crioctl: <rpc>: <code>: <message>" and returns the process exit code.
-int Report(const char* rpc, const grpc::Status& status);
-
-// Protobuf message as compact JSON (camelCase names, like crictl).
-std::string ToJson(const google::protobuf::Message& msg);
-
 // A verb: its CLI11 subcommand and what runs when it was given.
 struct Command {
   CLI::App* app;

@@ -2,12 +2,11 @@
 
 #include <cstdio>
 #include <iostream>
-#include <memory>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "client.h"
+#include "call.h"
 
 namespace crioctl {
 
@@ -50,20 +49,14 @@ struct PullOptions {
 int CmdPull(Client& client, const PullOptions& o) {
   v1::PullImageRequest req;
   req.mutable_image()->set_image(o.image);
-  if (!o.creds.empty()) {
-    auto colon = o.creds.find(':');
-    req.mutable_auth()->set_username(o.creds.substr(0, colon));
-    if (colon != std::string::npos) req.mutable_auth()->set_password(o.creds.substr(colon + 1));
-  }
-  if (!o.auth.empty()) req.mutable_auth()->set_auth(o.auth);
-  v1::PullImageResponse resp;
+  SetAuth(o.creds, o.auth, &req);
   // Pulls take as long as the image is big: like crictl, no per-call deadline here.
-  grpc::ClientContext pull_ctx;
-  auto* ctx = &pull_ctx;
-  grpc::Status st = client.image().PullImage(ctx, req, &resp);
-  if (!st.ok()) return Report("PullImage", st);
-  std::printf("Image is up to date for %s\n", resp.image_ref().c_str());
-  return 0;
+  return CallAndPrint(
+      client, Rpc{"PullImage", &ImageStub::PullImage}, req,
+      [](const v1::PullImageResponse& resp) {
+        std::printf("Image is up to date for %s\n", resp.image_ref().c_str());
+      },
+      ContextWithTimeout({}));
 }
 
 struct ImagesOptions {
@@ -73,17 +66,8 @@ struct ImagesOptions {
   bool no_trunc = false;
 };
 
-int CmdImages(Client& client, const ImagesOptions& o) {
-  v1::ListImagesRequest req;
-  if (!o.image.empty()) req.mutable_filter()->mutable_image()->set_image(o.image);
-  v1::ListImagesResponse resp;
-  auto ctx = client.Context();
-  grpc::Status st = client.image().ListImages(ctx.get(), req, &resp);
-  if (!st.ok()) return Report("ListImages", st);
-  if (o.quiet) {
-    for (const auto& img : resp.images()) std::printf("%s\n", img.id().c_str());
-    return 0;
-  }
+// `crictl images`: one row per repo tag (or one "<none>" row), in fixed-width columns.
+void PrintImagesTable(const v1::ListImagesResponse& resp, const ImagesOptions& o) {
   std::string header = fmt::format("{:<50}{:<20}", "IMAGE", "TAG");
   if (o.digests) header += fmt::format("{:<20}", "DIGEST");
   header += fmt::format("{:<20}{}", "IMAGE ID", "SIZE");
@@ -112,92 +96,80 @@ int CmdImages(Client& client, const ImagesOptions& o) {
       std::printf("%s\n", line.c_str());
     }
   }
+}
+
+int CmdImages(Client& client, const ImagesOptions& o) {
+  v1::ListImagesRequest req;
+  if (!o.image.empty()) req.mutable_filter()->mutable_image()->set_image(o.image);
+  return CallAndPrint(client, Rpc{"ListImages", &ImageStub::ListImages}, req,
+                      [&o](const v1::ListImagesResponse& resp) {
+                        if (o.quiet) {
+                          for (const auto& img : resp.images())
+                            std::printf("%s\n", img.id().c_str());
+                        } else {
+                          PrintImagesTable(resp, o);
+                        }
+                      });
+}
+
+// {"status": <image>, <info key>: <value>...}; an absent image fails.
+int PrintImageStatus(const std::string& image, const v1::ImageStatusResponse& resp) {
+  if (!resp.has_image()) return Fail(absl::StrCat("no such image \"", image, "\" present"));
+  nlohmann::json out = {{"status", nlohmann::json::parse(ToJson(resp.image()))}};
+  AddInfoValues(resp.info(), &out);
+  std::cout << out.dump(2) << "\n";
   return 0;
 }
 
 int CmdInspecti(Client& client, const std::vector<std::string>& images) {
-  int rc = 0;
-  for (const auto& image : images) {
+  return ForEach(images, OnError::kKeepGoing, [&client](const std::string& image) {
     v1::ImageStatusRequest req;
     req.mutable_image()->set_image(image);
     req.set_verbose(true);
-    v1::ImageStatusResponse resp;
-    auto ctx = client.Context();
-    grpc::Status st = client.image().ImageStatus(ctx.get(), req, &resp);
-    if (!st.ok()) {
-      rc = Report("ImageStatus", st);
-      continue;
-    }
-    if (!resp.has_image()) {
-      std::fprintf(stderr, "crioctl: no such image \"%s\" present\n", image.c_str());
-      rc = 1;
-      continue;
-    }
-    nlohmann::json out = {{"status", nlohmann::json::parse(ToJson(resp.image()))}};
-    for (const auto& [key, value] : resp.info()) {
-      auto parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
-      out[key] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
-    }
-    std::cout << out.dump(2) << "\n";
-  }
-  return rc;
+    return CallAndPrint(
+        client, Rpc{"ImageStatus", &ImageStub::ImageStatus}, req,
+        [&image](const v1::ImageStatusResponse& resp) { return PrintImageStatus(image, resp); });
+  });
 }
 
 int CmdRmi(Client& client, const std::vector<std::string>& images) {
-  int rc = 0;
-  for (const auto& image : images) {
+  return ForEach(images, OnError::kKeepGoing, [&client](const std::string& image) {
     v1::RemoveImageRequest req;
     req.mutable_image()->set_image(image);
-    v1::RemoveImageResponse resp;
-    auto ctx = client.Context();
-    grpc::Status st = client.image().RemoveImage(ctx.get(), req, &resp);
-    if (!st.ok()) {
-      rc = Report("RemoveImage", st);
-      continue;
-    }
-    std::printf("Deleted: %s\n", image.c_str());
-  }
-  return rc;
+    return CallAndPrint(
+        client, Rpc{"RemoveImage", &ImageStub::RemoveImage}, req,
+        [&image](const v1::RemoveImageResponse&) { std::printf("Deleted: %s\n", image.c_str()); });
+  });
 }
 
 int CmdImageFsInfo(Client& client) {
-  v1::ImageFsInfoRequest req;
-  v1::ImageFsInfoResponse resp;
-  auto ctx = client.Context();
-  grpc::Status st = client.image().ImageFsInfo(ctx.get(), req, &resp);
-  if (!st.ok()) return Report("ImageFsInfo", st);
-  std::cout << nlohmann::json::parse(ToJson(resp)).dump(2) << "\n";
-  return 0;
+  return CallAndPrint(client, Rpc{"ImageFsInfo", &ImageStub::ImageFsInfo}, {},
+                      [](const v1::ImageFsInfoResponse& resp) {
+                        std::cout << nlohmann::json::parse(ToJson(resp)).dump(2) << "\n";
+                      });
 }
 
 }  // namespace
 
 void AddImageCommands(CLI::App& app, Commands& commands) {
-  auto pull = std::make_shared<PullOptions>();
-  CLI::App* pull_cmd = app.add_subcommand("pull", "Pull an image from a registry");
-  pull_cmd->add_option("image", pull->image, "Image reference")->required();
-  pull_cmd->add_option("--creds", pull->creds, "Registry credentials USERNAME[:PASSWORD]");
-  pull_cmd->add_option("--auth", pull->auth, "base64 of USERNAME:PASSWORD");
-  commands.push_back({pull_cmd, [pull](Client& c) { return CmdPull(c, *pull); }});
+  auto [pull_cmd, pull] = AddVerb(app, commands, "pull", "Pull an image from a registry", CmdPull);
+  pull_cmd->add_option("image", pull.image, "Image reference")->required();
+  pull_cmd->add_option("--creds", pull.creds, "Registry credentials USERNAME[:PASSWORD]");
+  pull_cmd->add_option("--auth", pull.auth, "base64 of USERNAME:PASSWORD");
 
-  auto images = std::make_shared<ImagesOptions>();
-  CLI::App* images_cmd = app.add_subcommand("images", "List images");
+  auto [images_cmd, images] = AddVerb(app, commands, "images", "List images", CmdImages);
   images_cmd->alias("image");
-  images_cmd->add_option("image", images->image, "Filter by image reference");
-  images_cmd->add_flag("--quiet,-q", images->quiet, "Only show image IDs");
-  images_cmd->add_flag("--digests", images->digests, "Show digests");
-  images_cmd->add_flag("--no-trunc", images->no_trunc, "Do not truncate IDs and digests");
-  commands.push_back({images_cmd, [images](Client& c) { return CmdImages(c, *images); }});
+  images_cmd->add_option("image", images.image, "Filter by image reference");
+  images_cmd->add_flag("--quiet,-q", images.quiet, "Only show image IDs");
+  images_cmd->add_flag("--digests", images.digests, "Show digests");
+  images_cmd->add_flag("--no-trunc", images.no_trunc, "Do not truncate IDs and digests");
 
-  auto inspect = std::make_shared<std::vector<std::string>>();
-  CLI::App* inspect_cmd = app.add_subcommand("inspecti", "Show the status of one or more images");
-  inspect_cmd->add_option("image", *inspect, "Image references or IDs")->required();
-  commands.push_back({inspect_cmd, [inspect](Client& c) { return CmdInspecti(c, *inspect); }});
+  auto [inspect_cmd, inspect] =
+      AddVerb(app, commands, "inspecti", "Show the status of one or more images", CmdInspecti);
+  inspect_cmd->add_option("image", inspect, "Image references or IDs")->required();
 
-  auto rmi = std::make_shared<std::vector<std::string>>();
-  CLI::App* rmi_cmd = app.add_subcommand("rmi", "Remove one or more images");
-  rmi_cmd->add_option("image", *rmi, "Image references or IDs")->required();
-  commands.push_back({rmi_cmd, [rmi](Client& c) { return CmdRmi(c, *rmi); }});
+  auto [rmi_cmd, rmi] = AddVerb(app, commands, "rmi", "Remove one or more images", CmdRmi);
+  rmi_cmd->add_option("image", rmi, "Image references or IDs")->required();
 
   CLI::App* fs_cmd = app.add_subcommand("imagefsinfo", "Show image filesystem usage");
   commands.push_back({fs_cmd, CmdImageFsInfo});

@@ -4,11 +4,10 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <google/protobuf/util/json_util.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "client.h"
+#include "call.h"
 #include "runtime_commands.h"
 #include "stream_commands.h"
 
@@ -23,50 +22,34 @@ std::string Channel(std::string endpoint) {
   return endpoint;
 }
 
-int CmdVersion(Client& client) {
-  v1::VersionRequest req;
-  v1::VersionResponse resp;
-  auto ctx = client.Context();
-  grpc::Status st = client.runtime().Version(ctx.get(), req, &resp);
-  if (!st.ok()) return Report("Version", st);
+void PrintVersion(const v1::VersionResponse& resp) {
   std::printf("Version:  %s\nRuntimeName:  %s\nRuntimeVersion:  %s\nRuntimeApiVersion:  %s\n",
               resp.version().c_str(), resp.runtime_name().c_str(), resp.runtime_version().c_str(),
               resp.runtime_api_version().c_str());
-  return 0;
 }
 
 // Like `crictl info`: the status as JSON, with the verbose info values inlined as JSON.
-int CmdInfo(Client& client) {
-  v1::StatusRequest req;
-  req.set_verbose(true);
-  v1::StatusResponse resp;
-  auto ctx = client.Context();
-  grpc::Status st = client.runtime().Status(ctx.get(), req, &resp);
-  if (!st.ok()) return Report("Status", st);
-  nlohmann::json out = nlohmann::json::parse(ToJson(resp.status()));
-  out = {{"status", out}};
+void PrintInfo(const v1::StatusResponse& resp) {
+  nlohmann::json out = {{"status", nlohmann::json::parse(ToJson(resp.status()))}};
   nlohmann::json handlers = nlohmann::json::array();
   for (const auto& h : resp.runtime_handlers())
     handlers.push_back(nlohmann::json::parse(ToJson(h)));
   out["runtimeHandlers"] = handlers;
-  for (const auto& [key, value] : resp.info()) {
-    auto parsed = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
-    out[key] = parsed.is_discarded() ? nlohmann::json(value) : parsed;
-  }
+  AddInfoValues(resp.info(), &out);
   std::cout << out.dump(2) << "\n";
-  return 0;
+}
+
+int CmdVersion(Client& client) {
+  return CallAndPrint(client, Rpc{"Version", &RuntimeStub::Version}, {}, PrintVersion);
+}
+
+int CmdInfo(Client& client) {
+  v1::StatusRequest req;
+  req.set_verbose(true);
+  return CallAndPrint(client, Rpc{"Status", &RuntimeStub::Status}, req, PrintInfo);
 }
 
 }  // namespace
-
-std::string ToJson(const google::protobuf::Message& msg) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.add_whitespace = false;
-  opts.preserve_proto_field_names = false;
-  (void)google::protobuf::util::MessageToJsonString(msg, &out, opts);
-  return out;
-}
 
 void AddRuntimeCommands(CLI::App& app, Commands& commands) {
   commands.push_back({app.add_subcommand("version", "Show the runtime version"), CmdVersion});
@@ -95,12 +78,6 @@ std::unique_ptr<grpc::ClientContext> Client::Context() const {
         std::chrono::milliseconds(static_cast<int64_t>(opts_.timeout_seconds * 1000)));
   }
   return ctx;
-}
-
-int Report(const char* rpc, const grpc::Status& status) {
-  std::fprintf(stderr, "crioctl: %s: rpc error: code = %d desc = %s\n", rpc,
-               static_cast<int>(status.error_code()), status.error_message().c_str());
-  return 1;
 }
 
 }  // namespace crioctl

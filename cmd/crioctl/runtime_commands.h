@@ -11,4 +11,7 @@ namespace crioctl {
 // Adds the verbs above as subcommands of `app` and their actions to `commands`.
 void AddPodCommands(CLI::App& app, Commands& commands);
 
+// Adds `logs` alone (logs_command.cc); AddPodCommands calls it.
+void AddLogsCommand(CLI::App& app, Commands& commands);
+
 }  // namespace crioctl

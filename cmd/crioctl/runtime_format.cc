@@ -13,7 +13,7 @@
 #include <regex>
 
 #include "os/unique_fd.h"
-#include "yaml_lite.h"
+#include "yaml_json.h"
 
 namespace crioctl {
 

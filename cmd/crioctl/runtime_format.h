@@ -27,7 +27,7 @@ namespace v1 = ::runtime::v1;
 // ---- Config files ----------------------------------------------------------------------------
 
 // Fills `msg` from a config file's text: JSON when the first non-blank character is '{',
-// otherwise the YAML subset of yaml_lite.h. Field names may be snake_case (crictl's samples) or
+// otherwise YAML (yaml_json.h). Field names may be snake_case (crictl's samples) or
 // camelCase; unknown fields are ignored. YAML numbers and booleans given for string fields
 // (e.g. a label "version: 2") are taken as their text.
 // Errors: InvalidArgument (YAML line, or the protobuf JSON parser's message).

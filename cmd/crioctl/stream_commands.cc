@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "call.h"
 #include "os/socket.h"
 #include "streaming/client.h"
 
@@ -22,11 +23,6 @@ namespace crioctl {
 namespace {
 
 using crio::streaming::TerminalSize;
-
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "crioctl: %s\n", message.c_str());
-  return 1;
-}
 
 // This terminal in raw mode for the life of the object (a tty session passes every key on).
 class RawTerminal {
@@ -113,11 +109,10 @@ int CmdAttach(Client& client, const AttachOptions& o) {
   req.set_stdin(o.interactive);
   req.set_stdout(true);
   req.set_stderr(!o.tty);
-  v1::AttachResponse resp;
-  auto ctx = client.Context();
-  grpc::Status st = client.runtime().Attach(ctx.get(), req, &resp);
-  if (!st.ok()) return Report("Attach", st);
-  return RunRemoteCommand(resp.url(), o.tty, o.interactive);
+  return CallAndPrint(client, Rpc{"Attach", &RuntimeStub::Attach}, req,
+                      [&o](const v1::AttachResponse& resp) {
+                        return RunRemoteCommand(resp.url(), o.tty, o.interactive);
+                      });
 }
 
 // ---- port-forward ----
@@ -158,9 +153,7 @@ int CmdPortForward(Client& client, const PortForwardOptions& o) {
   req.set_pod_sandbox_id(o.pod_id);
   for (const auto& p : pairs) req.add_port(p.remote);
   v1::PortForwardResponse resp;
-  auto ctx = client.Context();
-  grpc::Status st = client.runtime().PortForward(ctx.get(), req, &resp);
-  if (!st.ok()) return Report("PortForward", st);
+  if (int rc = Call(client, Rpc{"PortForward", &RuntimeStub::PortForward}, req, &resp)) return rc;
   auto dial = crio::streaming::DialSpdy(resp.url(), {"portforward.k8s.io"});
   if (!dial.ok()) return Fail(std::string(dial.status().message()));
   std::vector<crio::os::UniqueFd> listeners;
@@ -214,27 +207,22 @@ int StreamExec(Client& client, const std::string& container_id, const std::vecto
   req.set_stdin(interactive);
   req.set_stdout(true);
   req.set_stderr(!tty);
-  v1::ExecResponse resp;
-  auto ctx = client.Context();
-  grpc::Status st = client.runtime().Exec(ctx.get(), req, &resp);
-  if (!st.ok()) return Report("Exec", st);
-  return RunRemoteCommand(resp.url(), tty, interactive);
+  return CallAndPrint(
+      client, Rpc{"Exec", &RuntimeStub::Exec}, req,
+      [&](const v1::ExecResponse& resp) { return RunRemoteCommand(resp.url(), tty, interactive); });
 }
 
 void AddStreamCommands(CLI::App& app, Commands& commands) {
-  auto attach = std::make_shared<AttachOptions>();
-  CLI::App* attach_cmd = app.add_subcommand("attach", "Attach to a running container");
-  attach_cmd->add_option("container-id", attach->id, "CONTAINER-ID")->required();
-  attach_cmd->add_flag("--tty,-t", attach->tty, "Stdin is a TTY");
-  attach_cmd->add_flag("--stdin,-i", attach->interactive, "Pass stdin to the container");
-  commands.push_back({attach_cmd, [attach](Client& c) { return CmdAttach(c, *attach); }});
+  auto [attach_cmd, attach] =
+      AddVerb(app, commands, "attach", "Attach to a running container", CmdAttach);
+  attach_cmd->add_option("container-id", attach.id, "CONTAINER-ID")->required();
+  attach_cmd->add_flag("--tty,-t", attach.tty, "Stdin is a TTY");
+  attach_cmd->add_flag("--stdin,-i", attach.interactive, "Pass stdin to the container");
 
-  auto pf = std::make_shared<PortForwardOptions>();
-  CLI::App* pf_cmd =
-      app.add_subcommand("port-forward", "Forward local ports to a pod (LOCAL:REMOTE)");
-  pf_cmd->add_option("pod-id", pf->pod_id, "POD-ID")->required();
-  pf_cmd->add_option("ports", pf->ports, "LOCAL:REMOTE [LOCAL:REMOTE...]")->required();
-  commands.push_back({pf_cmd, [pf](Client& c) { return CmdPortForward(c, *pf); }});
+  auto [pf_cmd, pf] = AddVerb(app, commands, "port-forward",
+                              "Forward local ports to a pod (LOCAL:REMOTE)", CmdPortForward);
+  pf_cmd->add_option("pod-id", pf.pod_id, "POD-ID")->required();
+  pf_cmd->add_option("ports", pf.ports, "LOCAL:REMOTE [LOCAL:REMOTE...]")->required();
 }
 
 }  // namespace crioctl

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -15,11 +14,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "os/unique_fd.h"
+#include "util/strings.h"
 
 namespace crio::cgroups {
 namespace {
 
 using os::UniqueFd;
+using util::TrimSpace;
 
 constexpr uint64_t kMinShares = 2;
 constexpr uint64_t kMaxShares = 262144;
@@ -62,32 +63,12 @@ std::vector<std::string_view> Split(std::string_view text, char sep) {
   }
 }
 
-std::string_view TrimSpace(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-std::optional<uint64_t> ParseU64(std::string_view s) {
-  s = TrimSpace(s);
-  uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || ptr != s.data() + s.size()) {
-    return std::nullopt;
-  }
-  return v;
-}
-
 // Value of `key` in a "key value\n" file such as memory.stat or cpu.stat.
 std::optional<uint64_t> FlatKeyedValue(std::string_view text, std::string_view key) {
   for (std::string_view line : Split(text, '\n')) {
     size_t space = line.find(' ');
     if (space != std::string_view::npos && line.substr(0, space) == key) {
-      return ParseU64(line.substr(space + 1));
+      return util::ParseUint64(TrimSpace(line.substr(space + 1)));
     }
   }
   return std::nullopt;
@@ -372,7 +353,7 @@ Psi ParsePressure(std::string_view text) {
       std::string_view key = field.substr(0, eq);
       std::string value(field.substr(eq + 1));
       if (key == "total") {
-        parsed.total_us = ParseU64(value).value_or(0);
+        parsed.total_us = util::ParseUint64(TrimSpace(value)).value_or(0);
       } else if (key == "avg10" || key == "avg60" || key == "avg300") {
         double v = std::strtod(value.c_str(), nullptr);
         (key == "avg10" ? parsed.avg10 : key == "avg60" ? parsed.avg60 : parsed.avg300) = v;
@@ -684,7 +665,7 @@ StatusOr<CgroupStats> CgroupfsManager::ReadStats(const std::string& path, unsign
   RETURN_IF_ERROR(ValidateCgroupPath(path));
   auto read_u64 = [this](const std::string& rel) -> std::optional<uint64_t> {
     auto text = fs_->Read(rel);
-    return text.ok() ? ParseU64(*text) : std::nullopt;
+    return text.ok() ? util::ParseUint64(TrimSpace(*text)) : std::nullopt;
   };
   auto read_keyed = [this](const std::string& rel, std::string_view key) {
     auto text = fs_->Read(rel);

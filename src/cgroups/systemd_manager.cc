@@ -1,6 +1,5 @@
 #include "cgroups/systemd_manager.h"
 
-#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
@@ -17,23 +16,6 @@ namespace {
 constexpr char kSliceSuffix[] = ".slice";
 constexpr uint64_t kUnlimited = UINT64_MAX;  // systemd's "infinity"
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-std::string Basename(std::string_view path) {
-  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  size_t slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
-
-std::optional<uint64_t> ParseUint(std::string_view s) {
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
 std::string ConmonUnit(std::string_view id) {
   return absl::StrCat("crio-conmon-", std::string(id), ".scope");
 }
@@ -45,7 +27,7 @@ StatusOr<std::string> ExpandSlice(std::string_view slice) {
     return InvalidArgument(
         absl::StrCat("invalid systemd slice \"", std::string(slice), "\": ", std::string(why)));
   };
-  if (!EndsWith(slice, kSliceSuffix)) return bad("not a .slice");
+  if (!slice.ends_with(kSliceSuffix)) return bad("not a .slice");
   if (slice.find('/') != std::string_view::npos) return bad("a slice name holds no '/'");
   if (slice == "-.slice") return std::string("/");
   std::string_view name = slice.substr(0, slice.size() - std::strlen(kSliceSuffix));
@@ -64,8 +46,8 @@ StatusOr<std::string> ExpandSlice(std::string_view slice) {
 
 StatusOr<std::string> PodSlice(std::string_view cgroup_parent) {
   if (cgroup_parent.empty()) return std::string(kDefaultSystemdSlice);
-  std::string slice = Basename(cgroup_parent);
-  if (!EndsWith(slice, kSliceSuffix)) {
+  std::string slice = util::Basename(cgroup_parent);
+  if (!slice.ends_with(kSliceSuffix)) {
     // CRI-O's words, so operators searching for them find the cause: a driver mismatch.
     return InvalidArgument(absl::StrCat(
         "cgroup_parent: configured with the systemd cgroup manager, but did not "
@@ -87,8 +69,8 @@ StatusOr<std::vector<uint8_t>> CpuListToMask(std::string_view list) {
     while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
     while (!part.empty() && (part.back() == ' ' || part.back() == '\n')) part.remove_suffix(1);
     size_t dash = part.find('-');
-    auto first = ParseUint(part.substr(0, dash));
-    auto last = dash == std::string_view::npos ? first : ParseUint(part.substr(dash + 1));
+    auto first = util::ParseUint64(part.substr(0, dash));
+    auto last = dash == std::string_view::npos ? first : util::ParseUint64(part.substr(dash + 1));
     if (!first || !last || *last < *first || *last > 8191) {
       return InvalidArgument(absl::StrCat("invalid cpu list \"", std::string(list), "\""));
     }
@@ -192,8 +174,8 @@ StatusOr<std::string> SystemdManager::CreatePodCgroup(std::string_view cgroup_pa
 }
 
 Status SystemdManager::ApplyPodResources(const std::string& path, const PodResources& resources) {
-  std::string slice = Basename(path);
-  if (!EndsWith(slice, kSliceSuffix)) {
+  std::string slice = util::Basename(path);
+  if (!slice.ends_with(kSliceSuffix)) {
     return InvalidArgument(absl::StrCat("pod cgroup ", path, " is not a systemd slice"));
   }
   ASSIGN_OR_RETURN(UnitProperties props,
@@ -218,7 +200,7 @@ Status SystemdManager::RemoveCgroup(const std::string& path) {
   RETURN_IF_ERROR(files_->RemoveCgroup(path));
   std::filesystem::path fs_path(path);
   std::string parent = fs_path.parent_path().filename().string();
-  if (fs_path.filename().string().rfind("crio-", 0) == 0 && EndsWith(parent, kSliceSuffix) &&
+  if (fs_path.filename().string().rfind("crio-", 0) == 0 && parent.ends_with(kSliceSuffix) &&
       parent != kDefaultSystemdSlice) {
     StopSliceIfOursAndEmpty(parent);
   }
@@ -241,7 +223,7 @@ Status SystemdManager::WaitInCgroup(pid_t pid, std::string_view cgroup_suffix) {
     auto text = os::ReadSmallFile(file);
     if (!text.ok()) return Annotate(text.status(), "read the monitor's cgroup");
     for (const std::string& line : util::SplitNonEmpty(*text, '\n')) {
-      if (EndsWith(line, cgroup_suffix)) return absl::OkStatus();
+      if (line.ends_with(cgroup_suffix)) return absl::OkStatus();
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return DeadlineExceeded(absl::StrCat("process ", pid, " did not reach ",
@@ -255,7 +237,7 @@ Status SystemdManager::WaitInCgroup(pid_t pid, std::string_view cgroup_suffix) {
 Status SystemdManager::PlaceMonitor(pid_t pid, std::string_view cgroup_parent, std::string_view id,
                                     std::string_view monitor_cgroup) {
   std::string slice;
-  if (EndsWith(monitor_cgroup, kSliceSuffix)) {
+  if (monitor_cgroup.ends_with(kSliceSuffix)) {
     ASSIGN_OR_RETURN(slice, PodSlice(monitor_cgroup));
   } else {
     ASSIGN_OR_RETURN(slice, PodSlice(cgroup_parent));

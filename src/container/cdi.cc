@@ -7,12 +7,11 @@
 #include <cctype>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "os/file.h"
 #include "util/log.h"
 
 namespace crio::container {
@@ -21,6 +20,9 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
+
+// A CDI spec lists a vendor's devices; even thousands of them stay far below this.
+constexpr size_t kMaxCdiSpecSize = 16 << 20;
 
 bool CharsOk(const std::string& s, std::string_view extra) {
   if (s.empty() || !std::isalnum(static_cast<unsigned char>(s.front()))) return false;
@@ -341,15 +343,14 @@ CdiRegistry LoadCdiSpecs(const std::vector<std::string>& dirs) {
     std::sort(files.begin(), files.end());
     std::map<std::string, CdiDevice> this_dir;
     for (const auto& path : files) {
-      std::ifstream in(path);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      if (!in) {
-        CRIO_LOG_WARN("CDI spec {} skipped: cannot be read", path.string());
+      StatusOr<std::string> text = os::ReadSmallFile(path.string(), kMaxCdiSpecSize);
+      if (!text.ok()) {
+        CRIO_LOG_WARN("CDI spec {} skipped: cannot be read: {}", path.string(),
+                      text.status().message());
         continue;
       }
       std::map<std::string, CdiDevice> devices;
-      Status st = ParseCdiSpec(path.string(), ss.str(), &devices);
+      Status st = ParseCdiSpec(path.string(), *text, &devices);
       if (!st.ok()) {
         CRIO_LOG_WARN("{}; skipped", st.message());
         continue;

@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "os/file.h"
 #include "util/log.h"
 
 namespace crio::container {
@@ -15,6 +14,9 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
+
+// A hook file is a few hundred bytes of JSON.
+constexpr size_t kMaxHookFileSize = 1 << 20;
 
 const std::set<std::string>& KnownStages() {
   static const std::set<std::string> kStages = {
@@ -153,14 +155,12 @@ HookSet LoadHooks(const std::vector<std::string>& dirs) {
   }
   HookSet out;
   for (const auto& [name, path] : by_name) {
-    std::ifstream in(path);
-    if (!in) {
-      CRIO_LOG_WARN("hook file {} skipped: cannot be read", path);
+    StatusOr<std::string> text = os::ReadSmallFile(path, kMaxHookFileSize);
+    if (!text.ok()) {
+      CRIO_LOG_WARN("hook file {} skipped: cannot be read: {}", path, text.status().message());
       continue;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto hook = ParseHook(path, ss.str());
+    auto hook = ParseHook(path, *text);
     if (!hook.ok()) {
       CRIO_LOG_WARN("{}; skipped", hook.status().message());
       continue;

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "config/config.h"
+#include "os/file.h"
 #include "util/log.h"
 
 namespace crio::metrics {
@@ -35,6 +35,11 @@ std::vector<std::string> SelectCollectors(const std::vector<std::string>& reques
   }
   return out;
 }
+
+// /proc/<pid>/stat is one line of about 300 bytes.
+constexpr std::size_t kMaxStatSize = 64 << 10;
+
+std::string_view FirstLine(std::string_view text) { return text.substr(0, text.find('\n')); }
 
 // The process state letter of a /proc/<pid>/stat text, or 0. comm (field 2) may contain spaces
 // and parentheses, so the state is found after the last ')'.
@@ -352,10 +357,9 @@ StatusOr<int> CountDefunctProcesses(const std::string& proc_root) {
     const std::filesystem::directory_entry& entry = *it;
     std::string name = entry.path().filename().string();
     if (!IsPid(name)) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat;
-    if (!in || !std::getline(in, stat)) continue;  // exited meanwhile
-    if (StateFromStat(stat) == 'Z') ++zombies;
+    StatusOr<std::string> stat = os::ReadSmallFile((entry.path() / "stat").string(), kMaxStatSize);
+    if (!stat.ok()) continue;  // exited meanwhile
+    if (StateFromStat(FirstLine(*stat)) == 'Z') ++zombies;
   }
   return zombies;
 }

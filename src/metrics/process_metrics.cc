@@ -4,22 +4,26 @@
 
 #include <charconv>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "os/file.h"
 #include "util/log.h"
 #include "util/strings.h"
 
 namespace crio::metrics {
 namespace {
 
-StatusOr<std::string> ReadLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line)) return NotFound(absl::StrCat("cannot read ", path));
-  return line;
+// The /proc files read here are a few kilobytes; /proc/stat grows with the CPU count.
+constexpr std::size_t kMaxProcFileSize = 4 << 20;
+
+std::string_view FirstLine(std::string_view text) { return text.substr(0, text.find('\n')); }
+
+// The lines of a /proc file; empty when it cannot be read (the process exited).
+std::vector<std::string> ProcFileLines(const std::string& path) {
+  StatusOr<std::string> text = os::ReadSmallFile(path, kMaxProcFileSize);
+  return text.ok() ? util::SplitNonEmpty(*text, '\n') : std::vector<std::string>();
 }
 
 std::optional<double> ParseNumber(std::string_view text) {
@@ -45,9 +49,7 @@ double StatField(const std::vector<std::string>& fields, int n) {
 }
 
 std::optional<double> BootTime(const std::string& proc_root) {
-  std::ifstream in(proc_root + "/stat");
-  std::string line;
-  while (std::getline(in, line)) {
+  for (const std::string& line : ProcFileLines(proc_root + "/stat")) {
     if (line.starts_with("btime ")) return ParseNumber(std::string_view(line).substr(6));
   }
   return std::nullopt;
@@ -64,9 +66,7 @@ std::optional<double> CountFds(const std::string& dir) {
 
 // The soft limit of the /proc/<pid>/limits row starting with `row` ("Max open files").
 std::optional<double> SoftLimit(const std::string& path, std::string_view row) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
+  for (const std::string& line : ProcFileLines(path)) {
     if (!line.starts_with(row)) continue;
     std::vector<std::string> cols =
         util::SplitNonEmpty(std::string_view(line).substr(row.size()), ' ');
@@ -88,8 +88,8 @@ void AddGauge(std::vector<FamilySnapshot>& out, const char* name, const char* he
 StatusOr<ProcessStats> ReadProcessStats(const ProcessSource& source) {
   std::string dir = absl::StrCat(source.proc_root, "/", source.pid);
   std::string stat_path = dir + "/stat";
-  ASSIGN_OR_RETURN(std::string stat, ReadLine(stat_path));
-  ASSIGN_OR_RETURN(std::vector<std::string> fields, StatFields(stat, stat_path));
+  ASSIGN_OR_RETURN(std::string stat, os::ReadSmallFile(stat_path, kMaxProcFileSize));
+  ASSIGN_OR_RETURN(std::vector<std::string> fields, StatFields(FirstLine(stat), stat_path));
   static const double kTicks = static_cast<double>(::sysconf(_SC_CLK_TCK));
   static const double kPageSize = static_cast<double>(::sysconf(_SC_PAGESIZE));
   ProcessStats out;

@@ -1,15 +1,12 @@
 #include "network/cni_cache.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "os/unique_fd.h"
+#include "os/file.h"
 #include "util/log.h"
 
 namespace crio::network {
@@ -52,22 +49,14 @@ StatusOr<CacheEntry> FromJson(const json& doc) {
   return e;
 }
 
-Status WriteAtomic(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return ErrnoError(errno, "create " + tmp);
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "write " + tmp);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "fsync " + tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError(errno, "rename " + tmp);
-  return absl::OkStatus();
+// A cached entry holds one network's config and its ADD result: kilobytes.
+constexpr size_t kMaxEntrySize = 4 << 20;
+
+StatusOr<CacheEntry> ReadEntry(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, os::ReadSmallFile(path, kMaxEntrySize));
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return InvalidArgument("not JSON");
+  return FromJson(doc);
 }
 
 }  // namespace
@@ -81,8 +70,8 @@ Status ResultCache::Put(const CacheEntry& entry) {
   std::error_code ec;
   fs::create_directories(dir_ + "/results", ec);
   if (ec) return Internal(absl::StrCat("create ", dir_, "/results: ", ec.message()));
-  return WriteAtomic(PathFor(entry.network_name, entry.container_id, entry.ifname),
-                     ToJson(entry).dump());
+  return os::WriteFileAtomic(PathFor(entry.network_name, entry.container_id, entry.ifname),
+                             ToJson(entry).dump(), 0600);
 }
 
 Status ResultCache::Remove(const std::string& network, const std::string& container_id,
@@ -104,12 +93,7 @@ std::vector<CacheEntry> ResultCache::Scan(const std::string& container_id) {
   }
   std::sort(files.begin(), files.end());
   for (const auto& path : files) {
-    std::ifstream in(path);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    json doc = json::parse(buf.str(), nullptr, false);
-    auto entry =
-        doc.is_discarded() ? StatusOr<CacheEntry>(InvalidArgument("not JSON")) : FromJson(doc);
+    StatusOr<CacheEntry> entry = ReadEntry(path.string());
     if (!entry.ok()) {
       CRIO_LOG_WARN("CNI cache {}: {}; ignored", path.string(), entry.status().message());
       continue;

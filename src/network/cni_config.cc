@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "os/file.h"
 
 namespace crio::network {
 
@@ -121,16 +120,18 @@ StatusOr<NetworkConfigList> ParseSingleConfig(std::string_view bytes) {
   return list;
 }
 
+namespace {
+// CNI network configs are a few kilobytes; this only bounds a stray file in the config dir.
+constexpr size_t kMaxConfigFileSize = 4 << 20;
+}  // namespace
+
 StatusOr<NetworkConfigList> LoadConfigFile(const std::string& path) {
   const std::string ext = fs::path(path).extension().string();
   if (ext != ".conf" && ext != ".conflist" && ext != ".json") {
     return InvalidArgument(absl::StrCat(path, ": not a CNI config file extension"));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ErrnoError(errno, absl::StrCat("open ", path));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto list = ext == ".conflist" ? ParseConfigList(buf.str()) : ParseSingleConfig(buf.str());
+  ASSIGN_OR_RETURN(std::string text, os::ReadSmallFile(path, kMaxConfigFileSize));
+  auto list = ext == ".conflist" ? ParseConfigList(text) : ParseSingleConfig(text);
   if (!list.ok()) return Annotate(list.status(), path);
   list->source = path;
   return list;

@@ -1,13 +1,18 @@
 #include "os/mount_point.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "os/file.h"
+#include "os/process.h"
+#include "util/strings.h"
 
 namespace crio::os {
 
@@ -34,32 +39,128 @@ StatusOr<bool> IsMountRoot(const std::string& path) {
 
 namespace {
 
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string UnescapeMountPath(const std::string& s) {
+// What MountFrom's child needs. It shares our memory, so `chdir_failed` comes back directly.
+struct MountFromArgs {
+  const char* dir;
+  const char* source;
+  const char* target;
+  const char* fstype;
+  unsigned long flags;
+  const char* data;
+  bool chdir_failed;  // safe to read once it exits: CLONE_VFORK suspends us until then
+};
+
+// Runs in a CLONE_VM | CLONE_VFORK child: only raw syscalls; the result is the exit code
+// (0 or an errno).
+int MountFromChild(void* opaque) {
+  auto* args = static_cast<MountFromArgs*>(opaque);
+  if (chdir(args->dir) != 0) {
+    args->chdir_failed = true;
+    return errno;
+  }
+  if (mount(args->source, args->target, args->fstype, args->flags, args->data) != 0) {
+    return errno;
+  }
+  return 0;
+}
+
+// The fifth field of a mountinfo line (id, parent, major:minor, root, mount point, ...),
+// still escaped; empty for a short line.
+std::string_view MountPointField(std::string_view line) {
+  size_t start = 0;
+  for (int field = 0; field < 4; ++field) {
+    size_t space = line.find(' ', start);
+    if (space == std::string_view::npos) {
+      return {};
+    }
+    start = space + 1;
+  }
+  return line.substr(start, line.find(' ', start) - start);
+}
+
+}  // namespace
+
+Status Mount(const std::string& source, const std::string& target, const std::string& fstype,
+             unsigned long flags, const std::string& data) {
+  if (mount(source.c_str(), target.c_str(), fstype.c_str(), flags, data.c_str()) != 0) {
+    return ErrnoError(errno, absl::StrCat("mount ", fstype, " on `", target, "`"));
+  }
+  return absl::OkStatus();
+}
+
+Status MountFrom(const std::string& dir, const std::string& source, const std::string& target,
+                 const std::string& fstype, unsigned long flags, const std::string& data) {
+  MountFromArgs args{dir.c_str(), source.c_str(), target.c_str(), fstype.c_str(),
+                     flags,       data.c_str(),   false};
+  // No CLONE_FS: the child's chdir must not move the cwd of the daemon's other threads.
+  ASSIGN_OR_RETURN(ChildProcess child,
+                   CloneChild(CLONE_VM | CLONE_VFORK, MountFromChild, &args, 64 << 10));
+  ASSIGN_OR_RETURN(ExitStatus exit, child.Wait());
+  if (exit.signal != 0) {
+    return Internal(absl::StrCat("mount child for `", target, "` died: ", exit.ToString()));
+  }
+  if (exit.exit_code == 0) {
+    return absl::OkStatus();
+  }
+  if (args.chdir_failed) {
+    return ErrnoError(exit.exit_code, absl::StrCat("chdir `", dir, "` to mount"));
+  }
+  return ErrnoError(exit.exit_code,
+                    absl::StrCat("mount ", fstype, " on `", target, "` from `", dir, "`"));
+}
+
+Status BindMount(const std::string& source, const std::string& target) {
+  if (mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+    return ErrnoError(errno, absl::StrCat("bind mount `", source, "` on `", target, "`"));
+  }
+  return absl::OkStatus();
+}
+
+Status DetachMount(const std::string& target) {
+  if (umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
+      errno != ENOENT) {
+    return ErrnoError(errno, absl::StrCat("umount `", target, "`"));
+  }
+  return absl::OkStatus();
+}
+
+std::string UnescapeMountInfo(std::string_view field) {
+  auto is_octal = [](char c) { return c >= '0' && c <= '7'; };
   std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      out.push_back(static_cast<char>(std::strtol(s.substr(i + 1, 3).c_str(), nullptr, 8)));
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size() && is_octal(field[i + 1]) &&
+        is_octal(field[i + 2]) && is_octal(field[i + 3])) {
+      out.push_back(static_cast<char>((field[i + 1] - '0') * 64 + (field[i + 2] - '0') * 8 +
+                                      (field[i + 3] - '0')));
       i += 3;
     } else {
-      out.push_back(s[i]);
+      out.push_back(field[i]);
     }
   }
   return out;
 }
 
-}  // namespace
+StatusOr<std::vector<std::string>> ListMountPoints() {
+  // Read whole: the kernel builds the table per read anyway, and 64 MiB is ~400k mounts.
+  ASSIGN_OR_RETURN(std::string table, ReadSmallFile("/proc/self/mountinfo", 64 << 20));
+  std::vector<std::string> points;
+  for (const std::string& line : util::SplitNonEmpty(table, '\n')) {
+    std::string_view field = MountPointField(line);
+    if (!field.empty()) {
+      points.push_back(UnescapeMountInfo(field));
+    }
+  }
+  return points;
+}
 
 std::vector<std::string> MountsBelow(const std::string& dir) {
   std::vector<std::string> mounts;
-  std::ifstream in("/proc/self/mountinfo");
   const std::string prefix = dir.back() == '/' ? dir : dir + "/";
-  for (std::string line; std::getline(in, line);) {
-    std::istringstream fields(line);
-    std::string id, parent, devno, root, mount_point;
-    fields >> id >> parent >> devno >> root >> mount_point;
-    mount_point = UnescapeMountPath(mount_point);
-    if (mount_point == dir || mount_point.rfind(prefix, 0) == 0) mounts.push_back(mount_point);
+  // An unreadable table lists nothing, as an empty one would.
+  for (std::string& point : ListMountPoints().value_or(std::vector<std::string>())) {
+    if (point == dir || point.starts_with(prefix)) {
+      mounts.push_back(std::move(point));
+    }
   }
   // Deepest first: children before their parents.
   std::stable_sort(mounts.begin(), mounts.end(),
@@ -70,9 +171,9 @@ std::vector<std::string> MountsBelow(const std::string& dir) {
 Status UnmountAllBelow(const std::string& dir) {
   Status first;
   for (const std::string& mount : MountsBelow(dir)) {
-    if (umount2(mount.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
-        errno != ENOENT && first.ok()) {
-      first = ErrnoError(errno, absl::StrCat("unmount ", mount));
+    Status detached = DetachMount(mount);
+    if (!detached.ok() && first.ok()) {
+      first = detached;
     }
   }
   return first;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ extern "C" {
 
 #include <algorithm>
 #include <array>
+#include <memory>
 
 #include "absl/cleanup/cleanup.h"
 
@@ -152,6 +154,17 @@ struct OutputSink {
 };
 
 constexpr std::size_t kReadPerRound = 1 << 20;
+
+// Owns the fresh child `pid`; if that fails, kills and reaps it so no zombie is left.
+StatusOr<ChildProcess> AdoptOrReap(pid_t pid) {
+  auto child = ChildProcess::Adopt(pid);
+  if (!child.ok()) {
+    ::kill(pid, SIGKILL);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  return child;
+}
 
 }  // namespace
 
@@ -459,14 +472,31 @@ StatusOr<ChildProcess> Spawn(const SpawnRequest& request) {
   if (rc != 0) {
     return ErrnoError(rc, DescribeCommand(request));
   }
-  auto child = ChildProcess::Adopt(pid);
+  auto child = AdoptOrReap(pid);
   if (!child.ok()) {
-    ::kill(pid, SIGKILL);
-    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
     return Annotate(child.status(), DescribeCommand(request));
   }
   return child;
+}
+
+StatusOr<ChildProcess> CloneChild(int flags, int (*fn)(void* arg), void* arg,
+                                  std::size_t stack_size) {
+  if ((flags & CLONE_VM) != 0 && (flags & CLONE_VFORK) == 0) {
+    return InvalidArgument("clone: CLONE_VM without CLONE_VFORK would outlive its stack");
+  }
+  // Without CLONE_VM the child runs on its own copy of this buffer; the stack grows down.
+  std::unique_ptr<char[]> stack(new char[stack_size]);
+  sigset_t all_signals;
+  sigset_t old_mask;
+  sigfillset(&all_signals);
+  pthread_sigmask(SIG_SETMASK, &all_signals, &old_mask);
+  pid_t pid = clone(fn, stack.get() + stack_size, flags | SIGCHLD, arg);
+  int clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (pid < 0) {
+    return ErrnoError(clone_errno, "clone");
+  }
+  return AdoptOrReap(pid);
 }
 
 StatusOr<RunResult> RunCommand(SpawnRequest request, const RunOptions& options) {

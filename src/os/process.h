@@ -129,6 +129,18 @@ struct SpawnRequest {
 // binary or cwd) in a message naming argv[0] and the cwd.
 StatusOr<ChildProcess> Spawn(const SpawnRequest& request);
 
+// Starts a child with clone(2) that runs `fn(arg)` and exits with its return value, for work
+// that must happen in new namespaces or with a cwd of its own. `flags` are clone(2)'s (e.g.
+// CLONE_NEWNET, or CLONE_VM | CLONE_VFORK); SIGCHLD is added as the exit signal. The child of a
+// multi-threaded process may make only async-signal-safe calls: `fn` uses raw syscalls, no
+// allocation, no locks. It starts with every signal blocked, so none of this process's handlers
+// run in it (SIGKILL still ends it). With CLONE_VM it shares our memory and stack space and
+// CLONE_VFORK is required: we are suspended until it is done with our memory (it exits), so
+// its stack can be freed on return; Wait() still reaps it.
+// Errors: InvalidArgument for CLONE_VM without CLONE_VFORK; the clone or pidfd_open errno.
+StatusOr<ChildProcess> CloneChild(int flags, int (*fn)(void* arg), void* arg,
+                                  std::size_t stack_size = 256 << 10);
+
 // A pseudo-terminal: the master stays with us, the slave becomes a child's stdio.
 struct PtyPair {
   UniqueFd master;

@@ -5,18 +5,15 @@
 #include <linux/nsfs.h>
 #include <net/if.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -24,10 +21,10 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "os/mount_point.h"
+#include "os/process.h"
 #include "os/unique_fd.h"
 #include "util/log.h"
 
@@ -64,10 +61,6 @@ std::string ToDottedSysctl(std::string_view name) {
     }
   }
   return out;
-}
-
-bool HasPrefix(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
 }
 
 Status ValidatePodId(const std::string& pod_id) {
@@ -233,53 +226,6 @@ int ChildMain(void* opaque) {
   }
 }
 
-// Owns the cloned child: it is always ended with SIGKILL and reaped, on success (once the
-// namespaces are pinned) and on every failure path, so nothing leaves a zombie or a process
-// holding the namespaces.
-class ClonedChild {
- public:
-  // pidfd_open via syscall(): glibc 2.36's <sys/pidfd.h> lacks C++ linkage declarations.
-  explicit ClonedChild(pid_t pid)
-      : pid_(pid), pidfd_(static_cast<int>(syscall(SYS_pidfd_open, pid, 0))) {}
-  ClonedChild(const ClonedChild&) = delete;
-  ClonedChild& operator=(const ClonedChild&) = delete;
-  ~ClonedChild() { (void)KillAndWait(); }
-  pid_t pid() const { return pid_; }
-  // -1 if pidfd_open is unavailable; then only the report deadline bounds the wait.
-  int pidfd() const { return pidfd_.get(); }
-
-  // SIGKILL, then reap. Returns the wait status.
-  StatusOr<int> KillAndWait() {
-    if (pid_ <= 0) {
-      return Internal("namespace child already reaped");
-    }
-    kill(pid_, SIGKILL);
-    return Wait();
-  }
-
-  // Reaps the child; returns its wait status.
-  StatusOr<int> Wait() {
-    int status = 0;
-    for (;;) {
-      pid_t r = waitpid(pid_, &status, __WALL);
-      if (r == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      if (r < 0 && errno == EINTR) {
-        continue;
-      }
-      int err = errno;
-      pid_ = -1;
-      return ErrnoError(err, "waitpid on namespace child");
-    }
-  }
-
- private:
-  pid_t pid_;
-  UniqueFd pidfd_;
-};
-
 // A pin file and, once mounted, its bind mount. Undone on destruction unless committed: the
 // mount is detached first, then the file is unlinked.
 class PinTarget {
@@ -296,8 +242,10 @@ class PinTarget {
     if (!active_) {
       return;
     }
-    if (mounted_ && umount2(path_.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
-      CRIO_LOG_WARN("rollback: umount pin {}: {}", path_, std::strerror(errno));
+    if (mounted_) {
+      if (Status st = os::DetachMount(path_); !st.ok()) {
+        CRIO_LOG_WARN("rollback: {}", st.message());
+      }
     }
     if (unlink(path_.c_str()) != 0 && errno != ENOENT) {
       CRIO_LOG_WARN("rollback: unlink pin {}: {}", path_, std::strerror(errno));
@@ -331,9 +279,7 @@ class PinTarget {
   }
 
   Status BindFrom(const std::string& source) {
-    if (mount(source.c_str(), path_.c_str(), nullptr, MS_BIND, nullptr) != 0) {
-      return ErrnoError(errno, absl::StrCat("bind mount `", source, "` on `", path_, "`"));
-    }
+    RETURN_IF_ERROR(os::BindMount(source, path_));
     mounted_ = true;
     return absl::OkStatus();
   }
@@ -452,10 +398,7 @@ Status UnpinOne(const std::string& path) {
     if (!mounted) {
       break;
     }
-    if (umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
-        errno != ENOENT) {
-      return ErrnoError(errno, absl::StrCat("umount pin `", path, "`"));
-    }
+    RETURN_IF_ERROR(Annotate(os::DetachMount(path), "pin"));
   }
   if (unlink(path.c_str()) != 0 && errno != ENOENT) {
     return ErrnoError(errno, absl::StrCat("unlink pin `", path, "`"));
@@ -520,7 +463,7 @@ StatusOr<PinnedNamespaces> PinValidated(const PinRequest& request) {
   args.mappings_fd = mappings_read.get();
   args.mappings_write_fd = mappings_write.get();
 
-  int flags = SIGCHLD;
+  int flags = 0;
   if (request.user) {
     flags |= CLONE_NEWUSER;
   }
@@ -534,21 +477,14 @@ StatusOr<PinnedNamespaces> PinValidated(const PinRequest& request) {
     flags |= CLONE_NEWUTS;
   }
 
-  // The child runs on a copy of this buffer (no CLONE_VM); the stack grows down.
-  std::unique_ptr<char[]> stack(new char[kChildStackSize]);
-  // The child starts with every signal blocked so none of the daemon's handlers (which are not
-  // written for this half-initialised copy) can run in it; SIGKILL still ends it.
-  sigset_t all_signals;
-  sigset_t old_mask;
-  sigfillset(&all_signals);
-  pthread_sigmask(SIG_SETMASK, &all_signals, &old_mask);
-  pid_t pid = clone(ChildMain, stack.get() + kChildStackSize, flags, &args);
-  int clone_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  if (pid < 0) {
-    return ErrnoError(clone_errno, "clone namespace child");
+  auto cloned = os::CloneChild(flags, ChildMain, &args, kChildStackSize);
+  if (!cloned.ok()) {
+    return Annotate(cloned.status(), "namespace child");
   }
-  ClonedChild child(pid);
+  // Killed and reaped on every return: nothing leaves a zombie or a process holding the
+  // namespaces.
+  os::ChildProcess child = *std::move(cloned);
+  const pid_t pid = child.pid();
   report_write.reset();
   mappings_read.reset();
 
@@ -573,10 +509,11 @@ StatusOr<PinnedNamespaces> PinValidated(const PinRequest& request) {
   }
 
   // The mounts now hold the namespaces; the child has served its purpose.
-  ASSIGN_OR_RETURN(int wait_status, child.KillAndWait());
-  if (!WIFSIGNALED(wait_status) || WTERMSIG(wait_status) != SIGKILL) {
-    return Internal(absl::StrCat("namespace child ended before it was released (wait status ",
-                                 wait_status, ")"));
+  RETURN_IF_ERROR(Annotate(child.Signal(SIGKILL), "namespace child"));
+  ASSIGN_OR_RETURN(os::ExitStatus exit, child.Wait());
+  if (exit.signal != SIGKILL) {
+    return Internal(
+        absl::StrCat("namespace child ended before it was released (", exit.ToString(), ")"));
   }
   for (PinTarget& target : targets) {
     target.Commit();
@@ -588,11 +525,11 @@ StatusOr<PinnedNamespaces> PinValidated(const PinRequest& request) {
 
 StatusOr<SysctlNamespace> ClassifySysctl(std::string_view name) {
   std::string dotted = ToDottedSysctl(name);
-  if (HasPrefix(dotted, "net.")) {
+  if (dotted.starts_with("net.")) {
     return SysctlNamespace::kNet;
   }
-  if (HasPrefix(dotted, "kernel.shm") || HasPrefix(dotted, "kernel.msg") ||
-      dotted == "kernel.sem" || HasPrefix(dotted, "fs.mqueue.")) {
+  if (dotted.starts_with("kernel.shm") || dotted.starts_with("kernel.msg") ||
+      dotted == "kernel.sem" || dotted.starts_with("fs.mqueue.")) {
     return SysctlNamespace::kIpc;
   }
   return InvalidArgument(absl::StrCat("sysctl \"", std::string(name),

@@ -231,10 +231,10 @@ StatusOr<std::string> MountShm(const std::string& pod_dir, uint64_t size_bytes) 
     return AlreadyExists(absl::StrCat("something is already mounted on `", shm, "`"));
   }
   std::string data = ShmMountData(size_bytes);
-  if (mount("shm", shm.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data.c_str()) != 0) {
-    int err = errno;
+  Status mounted_shm = os::Mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data);
+  if (!mounted_shm.ok()) {
     rmdir(shm.c_str());
-    return ErrnoError(err, absl::StrCat("mount tmpfs (", data, ") on `", shm, "`"));
+    return Annotate(mounted_shm, absl::StrCat("shm (", data, ")"));
   }
   return shm;
 }
@@ -246,10 +246,7 @@ Status UnmountShm(const std::string& shm_path) {
     if (!mounted) {
       break;
     }
-    if (umount2(shm_path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
-        errno != ENOENT) {
-      return ErrnoError(errno, absl::StrCat("umount `", shm_path, "`"));
-    }
+    RETURN_IF_ERROR(os::DetachMount(shm_path));
   }
   if (rmdir(shm_path.c_str()) != 0 && errno != ENOENT) {
     return ErrnoError(errno, absl::StrCat("rmdir `", shm_path, "`"));

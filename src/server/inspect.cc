@@ -1,7 +1,6 @@
 #include "server/inspect.h"
 
-#include <fstream>
-
+#include "os/file.h"
 #include "util/log.h"
 
 namespace crio::server {
@@ -18,13 +17,16 @@ std::map<std::string, std::string> ToMap(const google::protobuf::Map<std::string
   return {m.begin(), m.end()};
 }
 
+// An OCI spec is kilobytes; a large environment or many mounts stay far below this.
+constexpr size_t kMaxSpecSize = 16 << 20;
+
 // The annotations of the OCI spec in `bundle`; empty when it cannot be read (a removed bundle).
 std::map<std::string, std::string> SpecAnnotations(const std::string& bundle) {
   std::map<std::string, std::string> out;
   if (bundle.empty()) return out;
-  std::ifstream in(bundle + "/config.json");
-  if (!in) return out;
-  nlohmann::json spec = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  StatusOr<std::string> text = os::ReadSmallFile(bundle + "/config.json", kMaxSpecSize);
+  if (!text.ok()) return out;
+  nlohmann::json spec = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!spec.is_object() || !spec.contains("annotations") || !spec["annotations"].is_object()) {
     return out;
   }

@@ -1,50 +1,25 @@
 #include "state/state_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-#include "os/unique_fd.h"
+#include "os/file.h"
 #include "util/log.h"
 
 namespace crio::state {
 
 namespace fs = std::filesystem;
 
+// The lifecycle's and the daemon's callers still come through here; os::WriteFileAtomic is the
+// implementation.
 Status WriteFileAtomic(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  os::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return ErrnoError(errno, "create " + tmp);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError(errno, "write " + tmp);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0) return ErrnoError(errno, "fsync " + tmp);
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError(errno, "rename " + tmp);
-  os::UniqueFd dir(
-      ::open(fs::path(path).parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir) ::fsync(dir.get());
-  return absl::OkStatus();
+  return os::WriteFileAtomic(path, data, 0600);
 }
 
 namespace {
 
-StatusOr<std::string> ReadWhole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+// A record holds a pod's or container's CRI config: annotations and labels are bounded by the
+// kubelet, so anything this large is not one of ours.
+constexpr size_t kMaxRecordSize = 16 << 20;
 
 template <typename Message>
 void LoadDir(const std::string& dir, std::map<std::string, Message>& out) {
@@ -56,7 +31,7 @@ void LoadDir(const std::string& dir, std::map<std::string, Message>& out) {
       continue;
     }
     if (entry.path().extension() != ".pb") continue;
-    auto data = ReadWhole(path);
+    auto data = os::ReadSmallFile(path, kMaxRecordSize);
     Message msg;
     if (!data.ok() || !msg.ParseFromString(*data) || msg.id().empty()) {
       CRIO_LOG_WARN("state record {} is unreadable; moved aside", path);

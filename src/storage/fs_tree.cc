@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -12,14 +11,13 @@
 
 #include <cerrno>
 #include <climits>
-#include <cstdlib>
-#include <fstream>
 #include <map>
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "os/mount_point.h"
 #include "os/unique_fd.h"
 
 namespace crio::storage {
@@ -274,10 +272,7 @@ Status CopyDir(int src_dfd, int dst_dfd, const std::string& src_path, const std:
 // ---- remove --------------------------------------------------------------------------------
 
 Status DetachIfMounted(int dfd, const char* name, const std::string& display) {
-  if (umount2(FdPath(dfd, name).c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL) {
-    return ErrnoError(errno, absl::StrCat("umount `", display, "`"));
-  }
-  return absl::OkStatus();
+  return Annotate(os::DetachMount(FdPath(dfd, name)), absl::StrCat("`", display, "`"));
 }
 
 Status RemoveContents(int dfd, const std::string& path, dev_t dev) {
@@ -353,31 +348,6 @@ Status MeasureDir(int dfd, const std::string& path, MeasureContext& ctx) {
   return absl::OkStatus();
 }
 
-std::string UnescapeMountInfo(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      int v = 0;
-      bool ok = true;
-      for (size_t k = 1; k <= 3; ++k) {
-        char c = s[i + k];
-        if (c < '0' || c > '7') {
-          ok = false;
-          break;
-        }
-        v = v * 8 + (c - '0');
-      }
-      if (ok) {
-        out.push_back(static_cast<char>(v));
-        i += 3;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
-
 bool IsPathPrefix(const std::string& prefix, const std::string& path) {
   if (prefix == "/") {
     return true;
@@ -418,9 +388,7 @@ Status RemoveTree(const std::string& path) {
   std::string parent = path.substr(0, path.find_last_of('/'));
   struct stat parent_st;
   if (!parent.empty() && lstat(parent.c_str(), &parent_st) == 0 && parent_st.st_dev != st.st_dev) {
-    if (umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL) {
-      return ErrnoError(errno, absl::StrCat("umount `", path, "`"));
-    }
+    RETURN_IF_ERROR(os::DetachMount(path));
     if (lstat(path.c_str(), &st) != 0) {
       return ErrnoError(errno, absl::StrCat("stat `", path, "`"));
     }
@@ -452,28 +420,12 @@ StatusOr<std::string> FindMountPoint(const std::string& path) {
   if (realpath(path.c_str(), resolved) == nullptr) {
     return ErrnoError(errno, absl::StrCat("realpath `", path, "`"));
   }
-  std::ifstream in("/proc/self/mountinfo");
-  if (!in) {
-    return Internal("cannot read /proc/self/mountinfo");
-  }
-  // Fields: id parent major:minor root mount-point options ... ; the last matching entry wins
-  // for equal mount points because later mounts stack on top of earlier ones.
+  ASSIGN_OR_RETURN(std::vector<std::string> mount_points, os::ListMountPoints());
+  // The last matching entry wins for equal mount points: later mounts stack on earlier ones.
   std::string best = "/";
-  std::string line;
-  while (std::getline(in, line)) {
-    size_t pos = 0;
-    for (int field = 0; field < 4 && pos != std::string::npos; ++field) {
-      pos = line.find(' ', pos);
-      if (pos != std::string::npos) {
-        ++pos;
-      }
-    }
-    if (pos == std::string::npos) {
-      continue;
-    }
-    std::string mount_point = UnescapeMountInfo(line.substr(pos, line.find(' ', pos) - pos));
+  for (std::string& mount_point : mount_points) {
     if (IsPathPrefix(mount_point, resolved) && mount_point.size() >= best.size()) {
-      best = mount_point;
+      best = std::move(mount_point);
     }
   }
   return best;

@@ -1,11 +1,7 @@
 #include "storage/overlay.h"
 
 #include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "os/file.h"
+#include "os/mount_point.h"
 #include "storage/fs_tree.h"
 #include "util/log.h"
 
@@ -40,62 +38,13 @@ size_t MaxMountData() {
   return static_cast<size_t>(page > 0 ? page : 4096) - 1;  // the kernel wants a NUL in the page
 }
 
-Status MountErrno(int err, const OverlaySpec& spec) {
-  return ErrnoError(err, absl::StrCat("mount overlay `", spec.target, "`"));
-}
-
-// Runs in a clone(CLONE_VM | CLONE_VFORK) child: its own cwd, shared memory, parent suspended.
-// Only async-signal-safe syscalls; the result travels as the exit code (0 or an errno).
-struct RelativeMountArgs {
-  const char* dir;
-  const char* target;
-  const char* data;
-};
-
-int RelativeMountChild(void* arg) {
-  auto* a = static_cast<RelativeMountArgs*>(arg);
-  if (chdir(a->dir) != 0) {
-    return errno;
-  }
-  if (mount("overlay", a->target, "overlay", 0, a->data) != 0) {
-    return errno;
-  }
-  return 0;
-}
-
-Status MountRelative(const OverlaySpec& spec, const std::string& data) {
-  RelativeMountArgs args{spec.link_dir.c_str(), spec.target.c_str(), data.c_str()};
-  constexpr size_t kStackSize = 64 * 1024;
-  std::vector<char> stack(kStackSize);
-  // No CLONE_FS: the child's chdir must not move the cwd of the daemon's other threads.
-  pid_t pid = clone(RelativeMountChild, stack.data() + stack.size(),
-                    CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-  if (pid < 0) {
-    return ErrnoError(errno, "clone for overlay mount");
-  }
-  int wstatus = 0;
-  while (waitpid(pid, &wstatus, 0) < 0) {
-    if (errno != EINTR) {
-      return ErrnoError(errno, "wait for overlay mount child");
-    }
-  }
-  if (!WIFEXITED(wstatus)) {
-    return Internal(absl::StrCat("overlay mount child for `", spec.target, "` died"));
-  }
-  int err = WEXITSTATUS(wstatus);
-  if (err != 0) {
-    return Annotate(MountErrno(err, spec), "with relative lowerdir");
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 ScopedMount::~ScopedMount() {
   if (target_.empty()) {
     return;
   }
-  Status st = UnmountDetach(target_);
+  Status st = os::DetachMount(target_);
   if (!st.ok()) {
     CRIO_LOG_WARN("rollback of mount {} failed: {}", target_, Message(st));
   }
@@ -138,42 +87,18 @@ Status MountOverlay(const OverlaySpec& spec, LowerPaths mode) {
   if (mode != LowerPaths::kRelative) {
     StatusOr<std::string> data = OverlayMountData(spec, /*relative_lowers=*/false);
     if (data.ok()) {
-      if (mount("overlay", spec.target.c_str(), "overlay", 0, data->c_str()) != 0) {
-        return MountErrno(errno, spec);
-      }
-      return absl::OkStatus();
+      return os::Mount("overlay", spec.target, "overlay", 0, *data);
     }
     if (mode == LowerPaths::kAbsolute) {
       return data.status();
     }
   }
   ASSIGN_OR_RETURN(std::string data, OverlayMountData(spec, /*relative_lowers=*/true));
-  return MountRelative(spec, data);
+  // Lower dirs relative to the link dir: a page holds about twice as many layers that way.
+  return os::MountFrom(spec.link_dir, "overlay", spec.target, "overlay", 0, data);
 }
 
-Status UnmountDetach(const std::string& target) {
-  if (umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
-      errno != ENOENT) {
-    return ErrnoError(errno, absl::StrCat("umount `", target, "`"));
-  }
-  return absl::OkStatus();
-}
-
-bool IsMountPoint(const std::string& path) {
-  struct statx stx;
-  if (statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) != 0) {
-    return false;
-  }
-  if ((stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0) {
-    return (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
-  }
-  // Kernels before 5.8: a different device than the parent (true for every overlay mount).
-  struct stat self;
-  struct stat parent;
-  std::string parent_path = absl::StrCat(path, "/..");
-  return lstat(path.c_str(), &self) == 0 && stat(parent_path.c_str(), &parent) == 0 &&
-         self.st_dev != parent.st_dev;
-}
+bool IsMountPoint(const std::string& path) { return os::IsMountRoot(path).value_or(false); }
 
 Status EnsureSymlink(const std::string& link_path, const std::string& target) {
   if (symlink(target.c_str(), link_path.c_str()) == 0) {
@@ -188,17 +113,7 @@ Status EnsureSymlink(const std::string& link_path, const std::string& target) {
     return absl::OkStatus();
   }
   // A stale link (or something else) under our name: replace it atomically.
-  std::string tmp = absl::StrCat(link_path, ".tmp");
-  unlink(tmp.c_str());
-  if (symlink(target.c_str(), tmp.c_str()) != 0) {
-    return ErrnoError(errno, absl::StrCat("symlink `", tmp, "`"));
-  }
-  if (rename(tmp.c_str(), link_path.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return ErrnoError(err, absl::StrCat("rename to `", link_path, "`"));
-  }
-  return absl::OkStatus();
+  return os::ReplaceSymlink(target, link_path);
 }
 
 StatusOr<std::string> ProbeOverlay(const std::string& scratch_dir,

@@ -8,8 +8,7 @@
 // short-lived child (clone with its own cwd) whose working directory is the link dir, so every
 // lower entry is just "<link-id>:". With 12-character link ids that allows roughly 250 layers;
 // overlay itself stops at 500.
-// TODO(storage): the syscalls here belong in src/os (os::Mounter / os::ScopedMount) once it has
-// them; this file is the only place in storage that mounts.
+// The mount syscalls themselves are src/os's (os/mount_point.h).
 
 #include <string>
 #include <vector>
@@ -63,11 +62,7 @@ StatusOr<std::string> OverlayMountData(const OverlaySpec& spec, bool relative_lo
 // otherwise (PermissionDenied for EPERM, so callers/tests can tell "not allowed here").
 Status MountOverlay(const OverlaySpec& spec, LowerPaths mode = LowerPaths::kAuto);
 
-// Lazily detaches the mount at `target` (umount2 MNT_DETACH). OK if nothing is mounted there or
-// `target` does not exist.
-Status UnmountDetach(const std::string& target);
-
-// True if `path` is the root of a mount.
+// True if `path` is the root of a mount (os::IsMountRoot, any error read as false).
 bool IsMountPoint(const std::string& path);
 
 // Makes `link_path` a symlink to `target`, replacing a symlink that points elsewhere.

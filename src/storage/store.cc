@@ -2,16 +2,15 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
@@ -20,10 +19,13 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "os/file.h"
+#include "os/mount_point.h"
 #include "os/unique_fd.h"
 #include "storage/fs_tree.h"
 #include "storage/overlay.h"
 #include "util/log.h"
+#include "util/strings.h"
 
 namespace crio::storage {
 namespace {
@@ -92,24 +94,7 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
-// Random lowercase base32 name (5 bits per character).
-std::string RandomName(size_t length) {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-  std::string bytes(length, '\0');
-  size_t got = 0;
-  while (got < length) {
-    ssize_t n = getrandom(bytes.data() + got, length - got, 0);
-    if (n < 0) {
-      CRIO_CHECK(errno == EINTR, "getrandom failed");
-      continue;
-    }
-    got += static_cast<size_t>(n);
-  }
-  for (char& c : bytes) {
-    c = kAlphabet[static_cast<unsigned char>(c) % 32];
-  }
-  return bytes;
-}
+using os::RandomName;
 
 int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -438,7 +423,7 @@ Status Store::RecoverMountCounts() {
       // Mounted, but the count was never written: the Mount call died before returning, so
       // nobody holds this mount.
       CRIO_LOG_WARN("container {}: unmounting a rootfs mount nobody holds", c.id);
-      RETURN_IF_ERROR(UnmountDetach(rootfs));
+      RETURN_IF_ERROR(os::DetachMount(rootfs));
     }
   }
   return absl::OkStatus();
@@ -866,12 +851,14 @@ Status Store::RemoveImage(std::string_view ref_view) {
 // ---- Store: containers ---------------------------------------------------------------------
 
 int Store::ReadMountCount(const std::string& id) const {
-  std::ifstream in(MountCountPath(id));
-  int count = 0;
-  if (!(in >> count) || count < 0) {
+  // Missing or unreadable: not mounted.
+  StatusOr<std::string> text = os::ReadSmallFile(MountCountPath(id), 64);
+  std::optional<uint64_t> count =
+      text.ok() ? util::ParseUint64(util::TrimSpace(*text)) : std::nullopt;
+  if (!count || *count > static_cast<uint64_t>(INT_MAX)) {
     return 0;
   }
-  return count;
+  return static_cast<int>(*count);
 }
 
 Status Store::WriteMountCount(const std::string& id, int count) {
@@ -881,17 +868,9 @@ Status Store::WriteMountCount(const std::string& id, int count) {
     return RemoveTree(dir);
   }
   RETURN_IF_ERROR(MakeDir(dir, 0700));
-  // Written to a temp file and renamed, so a crash never leaves a torn count. runroot is a
-  // tmpfs, so there is nothing to fsync.
-  std::string tmp = absl::StrCat(path, ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << count << "\n";
-    if (!out.flush()) {
-      return Internal(absl::StrCat("write `", tmp, "` failed"));
-    }
-  }
-  return RenamePath(tmp, path);
+  // Replaced atomically, so a crash never leaves a torn count (runroot is a tmpfs: its fsyncs
+  // cost nothing).
+  return os::WriteFileAtomic(path, absl::StrCat(count, "\n"), 0644);
 }
 
 StatusOr<ContainerLayer> Store::ToContainerLayer(const ContainerRecord& record) {
@@ -1068,7 +1047,7 @@ Status Store::Unmount(const std::string& container_id, bool force) {
   ASSIGN_OR_RETURN(ContainerLayer c, GetContainerLayer(container_id));
   int remaining = force ? 0 : std::max(0, c.mount_count - 1);
   if (remaining == 0 && driver_ == "overlay" && (c.mount_count > 0 || force)) {
-    RETURN_IF_ERROR(Annotate(UnmountDetach(c.rootfs), absl::StrCat("container ", container_id)));
+    RETURN_IF_ERROR(Annotate(os::DetachMount(c.rootfs), absl::StrCat("container ", container_id)));
   }
   return WriteMountCount(container_id, remaining);
 }
@@ -1084,7 +1063,7 @@ Status Store::RemoveContainerLayer(const std::string& container_id) {
       return absl::OkStatus();  // idempotent: CRI retries removals
     }
     if (driver_ == "overlay") {
-      RETURN_IF_ERROR(Annotate(UnmountDetach(absl::StrCat(ContainerDir(container_id), "/merged")),
+      RETURN_IF_ERROR(Annotate(os::DetachMount(absl::StrCat(ContainerDir(container_id), "/merged")),
                                absl::StrCat("remove container ", container_id)));
     }
     ASSIGN_OR_RETURN(MetadataDb::Transaction txn, db_->Begin());

@@ -1,5 +1,6 @@
 #include "util/strings.h"
 
+#include <charconv>
 #include <cstdio>
 
 namespace crio::util {
@@ -18,6 +19,26 @@ std::vector<std::string> SplitNonEmpty(std::string_view s, char sep) {
 
 bool HasPrefix(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string_view TrimSpace(std::string_view s) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n'; };
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::optional<uint64_t> ParseUint64(std::string_view s) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string Basename(std::string_view path) {
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
 }
 
 std::string QuoteString(std::string_view s) {

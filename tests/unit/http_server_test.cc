@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "os/socket.h"
+#include "support/temp_dir.h"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -200,9 +201,9 @@ TEST_F(HttpServerTest, HandlerExceptionGives500) {
 }
 
 TEST(HttpServerUnix, ServesOnAUnixSocket) {
-  std::string dir = ::testing::TempDir() + "/http-unix-XXXXXX";
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
-  std::string path = dir + "/s.sock";
+  testing::TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  std::string path = dir.Sub("s.sock");
   auto listener = os::ListenUnix(path);
   ASSERT_TRUE(listener.ok()) << listener.status();
   auto server = Server::Start(std::move(*listener), HelloRouter(), {});
@@ -213,7 +214,6 @@ TEST(HttpServerUnix, ServesOnAUnixSocket) {
       os::WriteAll(fd->get(), "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok());
   EXPECT_NE(ReadUntil(fd->get()).find("hi\n"), std::string::npos);
   (*server)->Stop();
-  std::filesystem::remove_all(dir);
 }
 
 // The CRI socket's routing: connections starting with the divert prefix leave the HTTP server
@@ -306,14 +306,10 @@ TlsReply HttpsGet(int port, const std::string& path, const std::string& client_c
 class HttpsServerTest : public HttpServerTest {
  protected:
   void SetUp() override {
-    dir_ = ::testing::TempDir() + "/https-XXXXXX";
-    ASSERT_NE(mkdtemp(dir_.data()), nullptr);
+    ASSERT_FALSE(dir_.empty());
     ASSERT_TRUE(MakeCertificate(dir_, "first")) << "openssl(1) is needed";
   }
-  void TearDown() override {
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { server_.reset(); }
   void StartTls(const std::string& ca_file = "") {
     auto tls = TlsContext::Load({dir_ + "/cert.pem", dir_ + "/key.pem", ca_file});
     ASSERT_TRUE(tls.ok()) << tls.status();
@@ -321,7 +317,8 @@ class HttpsServerTest : public HttpServerTest {
     options.tls = *tls;
     StartServer(HelloRouter(), options);
   }
-  std::string dir_;
+  testing::TempDir tmp_;
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(HttpsServerTest, ServesOverTlsAndReloadsAChangedCertificate) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "image/auth.h"
+#include "support/temp_dir.h"
 
 namespace crio::image {
 namespace {
@@ -129,12 +130,11 @@ TEST(LookupAuthJson, InvalidInput_IsInvalidArgument) {
 
 TEST(LookupAuthFile, MissingFile_IsAnonymousAndFileIsRead) {
   EXPECT_TRUE(LookupAuthFile("/nonexistent/crio/auth.json", Ref("quay.io/a:1"))->empty());
-  char tmpl[] = "/tmp/crio-image-auth-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string path = std::string(tmpl) + "/auth.json";
+  testing::TempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  std::string path = tmp.Sub("auth.json");
   std::ofstream(path) << R"({"auths": {"quay.io": {"auth": ")" << Base64Encode("f:g") << "\"}}}";
   StatusOr<Credentials> c = LookupAuthFile(path, Ref("quay.io/a:1"));
-  std::filesystem::remove_all(tmpl);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->username, "f");
   EXPECT_EQ(c->password, "g");

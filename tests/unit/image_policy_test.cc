@@ -6,6 +6,7 @@
 #include <string>
 
 #include "image/policy.h"
+#include "support/temp_dir.h"
 
 namespace crio::image {
 namespace {
@@ -142,9 +143,9 @@ TEST(PolicyLoad, MissingFile_IsAnError) {
 }
 
 TEST(PolicyPathForNamespace, ExistingNamespaceFile_IsPreferred) {
-  char tmpl[] = "/tmp/crio-image-policy-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string dir = tmpl;
+  testing::TempDir tmp;
+  const std::string& dir = tmp.path();
+  ASSERT_FALSE(dir.empty());
   std::ofstream(dir + "/team-a.json") << R"({"default": [{"type": "reject"}]})";
   EXPECT_EQ(PolicyPathForNamespace(dir, "team-a", "/etc/containers/policy.json"),
             dir + "/team-a.json");
@@ -153,7 +154,6 @@ TEST(PolicyPathForNamespace, ExistingNamespaceFile_IsPreferred) {
   EXPECT_EQ(PolicyPathForNamespace(dir, "", "/default.json"), "/default.json");
   StatusOr<Policy> loaded = Policy::Load(dir + "/team-a.json");
   EXPECT_TRUE(loaded.ok()) << loaded.status();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "image/registries_conf.h"
+#include "support/temp_dir.h"
 
 namespace crio::image {
 namespace {
@@ -35,27 +36,7 @@ std::vector<std::string> SourceStrings(const StatusOr<std::vector<PullSource>>& 
   return out;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/crio-image-regconf-XXXXXX";
-    char* p = mkdtemp(tmpl);
-    EXPECT_NE(p, nullptr);
-    path_ = p ? p : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  void Write(const std::string& rel, const std::string& content) const {
-    std::filesystem::create_directories(std::filesystem::path(path_ + "/" + rel).parent_path());
-    std::ofstream(path_ + "/" + rel) << content;
-  }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 TEST(ResolvePullSources, MirrorsThenOrigin_InFileOrder) {
   RegistriesConf conf = MustParseConf(R"(

@@ -22,6 +22,7 @@
 
 #include "image/digest.h"
 #include "image/registry_client.h"
+#include "support/temp_dir.h"
 
 namespace crio::image {
 namespace {
@@ -747,16 +748,15 @@ TEST(FetchImageManifest, Index_SelectsPlatformAndFetchesByDigest) {
 }
 
 TEST(RegistryClientCreate, CertWithoutKey_IsFailedPrecondition) {
-  char tmpl[] = "/tmp/crio-image-certs-XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  std::string dir = tmpl;
+  testing::TempDir tmp;
+  const std::string& dir = tmp.path();
+  ASSERT_FALSE(dir.empty());
   std::filesystem::create_directories(dir + "/reg.example.com:5000");
   std::ofstream(dir + "/reg.example.com:5000/client.cert") << "not really a cert";
   RegistryClientOptions options;
   options.certs_dir = dir;
   StatusOr<std::unique_ptr<RegistryClient>> c =
       RegistryClient::Create(Endpoint{"reg.example.com:5000", false}, {}, options);
-  std::filesystem::remove_all(dir);
   ASSERT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition) << c.status();
   EXPECT_TRUE(Contains(c.status(), "missing key")) << c.status();
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "os/unique_fd.h"
+#include "support/temp_dir.h"
 
 namespace crio::storage {
 namespace {
@@ -310,17 +311,10 @@ void Describe(const std::string& root, const std::string& rel,
 class LayerExtractTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/crio-layer-extract-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    base_ = tmpl;
+    ASSERT_FALSE(base_.empty());
     dest_ = base_ + "/dest";
     ASSERT_EQ(mkdir(dest_.c_str(), 0755), 0);
   }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(base_, ec);
-  }
-
   StatusOr<ExtractResult> Extract(const std::string& stream, ExtractOptions opts = {}) {
     return Extract(stream, dest_, opts);
   }
@@ -335,7 +329,8 @@ class LayerExtractTest : public ::testing::Test {
     EXPECT_EQ(ListDir(base_), names);
   }
 
-  std::string base_;
+  testing::TempDir tmp_;
+  std::string base_ = tmp_.path();
   std::string dest_;
 };
 

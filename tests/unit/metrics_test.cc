@@ -24,6 +24,7 @@
 #include "metrics/process_metrics.h"
 #include "metrics/registry.h"
 #include "metrics/server.h"
+#include "support/temp_dir.h"
 
 namespace crio::metrics {
 namespace {
@@ -151,21 +152,7 @@ Exposition Parse(const std::string& text) {
   return out;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/crio-metrics-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 void WriteFile(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

@@ -7,31 +7,14 @@
 
 #include "network/cni_config.h"
 #include "network/cni_result.h"
+#include "support/temp_dir.h"
 
 namespace crio::network {
 namespace {
 
 using nlohmann::json;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = "/tmp/crio-cnicfg-test-XXXXXX";
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string Write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ + "/" + name) << content;
-    return path_ + "/" + name;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 TEST(CniVersion, Parse_AcceptsTwoAndThreePartsRejectsGarbage) {
   auto v = ParseCniVersion("1.1.0");

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "oci/conmon_runtime.h"
+#include "support/temp_dir.h"
 
 namespace crio::oci {
 namespace {
@@ -103,9 +104,7 @@ exit 0
 class ConmonRuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = "/tmp/crio-oci-unit-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    ASSERT_FALSE(dir_.empty());
     WriteFile(dir_ + "/runtime", kFakeRuntime, 0755);
     WriteFile(dir_ + "/conmon", kFakeConmon, 0755);
     fs::create_directories(dir_ + "/known-bundle");
@@ -125,11 +124,6 @@ class ConmonRuntimeTest : public ::testing::Test {
     runtime_ = *std::move(runtime);
   }
 
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   CreateRequest Request(const std::string& id, const std::string& name) {
     CreateRequest r;
     r.id = id;
@@ -142,7 +136,8 @@ class ConmonRuntimeTest : public ::testing::Test {
     return r;
   }
 
-  std::string dir_;
+  testing::TempDir tmp_;
+  std::string dir_ = tmp_.path();
   ConmonOptions options_;
   std::unique_ptr<ConmonRuntime> runtime_;
 };

@@ -11,6 +11,7 @@
 
 #include "os/process.h"
 #include "os/process_tree.h"
+#include "support/temp_dir.h"
 
 namespace crio::os {
 namespace {
@@ -27,8 +28,9 @@ TEST(ProcessTree, RootThenDescendantsBreadthFirst) {
 }
 
 TEST(ReadParentPids, ParsesStatWithSpacesAndParensInComm) {
-  std::string tmpl = "/tmp/crio-proctree-XXXXXX";
-  std::string root = mkdtemp(tmpl.data());
+  testing::TempDir tmp;
+  const std::string& root = tmp.path();
+  ASSERT_FALSE(root.empty());
   auto write_stat = [&](const std::string& pid, const std::string& text) {
     std::filesystem::create_directories(root + "/" + pid);
     std::ofstream(root + "/" + pid + "/stat") << text;
@@ -38,7 +40,6 @@ TEST(ReadParentPids, ParsesStatWithSpacesAndParensInComm) {
   write_stat("self", "9 (x) R 1 9 9 0 -1");  // not a pid directory
   write_stat("9", "garbage");
   std::map<pid_t, pid_t> parents = ReadParentPids(root);
-  std::filesystem::remove_all(root);
   EXPECT_EQ(parents, (std::map<pid_t, pid_t>{{7, 3}, {8, 7}}));
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "sandbox/pod_files.h"
+#include "support/temp_dir.h"
 
 namespace crio::sandbox {
 namespace {
@@ -21,24 +22,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/crio-pod-files-XXXXXX";
-    char* dir = mkdtemp(tmpl);
-    if (dir != nullptr) {
-      path_ = dir;
-    }
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);

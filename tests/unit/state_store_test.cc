@@ -1,4 +1,5 @@
 #include "state/state_store.h"
+#include "support/temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
@@ -10,11 +11,7 @@ namespace {
 
 class StateStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/crio-state-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { ASSERT_FALSE(dir_.empty()); }
   std::unique_ptr<StateStore> Open() {
     auto s = StateStore::Open(dir_);
     EXPECT_TRUE(s.ok()) << s.status();
@@ -28,7 +25,8 @@ class StateStoreTest : public ::testing::Test {
     p.mutable_config()->mutable_metadata()->set_name(name);
     return p;
   }
-  std::string dir_;
+  testing::TempDir tmp_;
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(StateStoreTest, PutPod_SurvivesReopen) {

@@ -60,6 +60,34 @@ TEST(Strings, QuoteString_EscapesSpecials) {
   EXPECT_EQ(util::QuoteString("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
 }
 
+TEST(Strings, TrimSpace_DropsSpacesTabsNewlinesAtBothEnds) {
+  EXPECT_EQ(util::TrimSpace(" \t42\n\n"), "42");
+  EXPECT_EQ(util::TrimSpace("a b"), "a b");
+  EXPECT_EQ(util::TrimSpace(" \n\t"), "");
+  EXPECT_EQ(util::TrimSpace("\rx\r"), "\rx\r");  // only space, tab and newline
+}
+
+TEST(Strings, ParseUint64_WholeDecimalOnly) {
+  EXPECT_EQ(util::ParseUint64("0"), 0u);
+  EXPECT_EQ(util::ParseUint64("18446744073709551615"), UINT64_MAX);
+  EXPECT_EQ(util::ParseUint64("18446744073709551616"), std::nullopt);  // overflow
+  EXPECT_EQ(util::ParseUint64(""), std::nullopt);
+  EXPECT_EQ(util::ParseUint64("-1"), std::nullopt);
+  EXPECT_EQ(util::ParseUint64("+1"), std::nullopt);
+  EXPECT_EQ(util::ParseUint64(" 1"), std::nullopt);
+  EXPECT_EQ(util::ParseUint64("1\n"), std::nullopt);
+  EXPECT_EQ(util::ParseUint64("12x"), std::nullopt);
+  EXPECT_EQ(util::ParseUint64(util::TrimSpace("12\n")), 12u);
+}
+
+TEST(Strings, Basename_LastComponentIgnoringTrailingSlashes) {
+  EXPECT_EQ(util::Basename("/a/b/kubepods.slice"), "kubepods.slice");
+  EXPECT_EQ(util::Basename("a/b/"), "b");
+  EXPECT_EQ(util::Basename("plain"), "plain");
+  EXPECT_EQ(util::Basename("/"), "");
+  EXPECT_EQ(util::Basename(""), "");
+}
+
 TEST(LogLevel, ParsesCrioNames) {
   EXPECT_EQ(*log::ParseLevel("warning"), spdlog::level::warn);
   EXPECT_EQ(*log::ParseLevel("fatal"), spdlog::level::critical);

@@ -1,7 +1,7 @@
-// Unit tests of crioctl's small YAML-to-JSON converter (cmd/crioctl/yaml_lite.h): the subset
-// crictl's example configs use, and clear refusals (with line numbers) of everything else.
+// Unit tests of crioctl's YAML-to-JSON conversion (cmd/crioctl/yaml_json.h): crictl's example
+// configs, the scalar typing the protobuf parser relies on, and errors naming the line.
 
-#include "yaml_lite.h"
+#include "yaml_json.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -26,10 +26,12 @@ Json Convert(const std::string& yaml) {
 std::string ErrorOf(const std::string& yaml) {
   auto out = YamlToJson(yaml);
   EXPECT_FALSE(out.ok()) << "accepted: " << yaml << " -> " << *out;
-  return out.ok() ? std::string() : std::string(out.status().message());
+  if (out.ok()) return std::string();
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(out.status().message());
 }
 
-TEST(YamlLite_Crictl, PodSandboxExample_ConvertsToExpectedJson) {
+TEST(YamlJson_Crictl, PodSandboxExample_ConvertsToExpectedJson) {
   // crictl's docs/examples/podsandbox-config.yaml, plus the usual comments.
   const std::string yaml =
       "# pod config\n"
@@ -49,7 +51,7 @@ TEST(YamlLite_Crictl, PodSandboxExample_ConvertsToExpectedJson) {
       "linux": {"namespaces": {"options": {}}}})"));
 }
 
-TEST(YamlLite_Crictl, ContainerExample_ConvertsToExpectedJson) {
+TEST(YamlJson_Crictl, ContainerExample_ConvertsToExpectedJson) {
   const std::string yaml =
       "metadata:\n"
       "  name: busybox\n"
@@ -63,7 +65,7 @@ TEST(YamlLite_Crictl, ContainerExample_ConvertsToExpectedJson) {
       "command": ["top"], "log_path": "busybox.0.log"})"));
 }
 
-TEST(YamlLite_Sequences, MappingsInSequence_BecomeObjects) {
+TEST(YamlJson_Sequences, MappingsInSequence_BecomeObjects) {
   const std::string yaml =
       "envs:\n"
       "- key: A\n"
@@ -79,15 +81,15 @@ TEST(YamlLite_Sequences, MappingsInSequence_BecomeObjects) {
       "mounts": [{"container_path": "/data", "host_path": "/srv/data", "readonly": true}]})"));
 }
 
-TEST(YamlLite_Sequences, NestedAndEmptyItems_AreKept) {
+TEST(YamlJson_Sequences, NestedAndEmptyItems_AreKept) {
   EXPECT_EQ(Convert("- - a\n  - b\n- \n- c\n"), Json::parse(R"([["a", "b"], null, "c"])"));
 }
 
-TEST(YamlLite_Sequences, ItemOnFollowingLine_IsParsed) {
+TEST(YamlJson_Sequences, ItemOnFollowingLine_IsParsed) {
   EXPECT_EQ(Convert("args:\n  -\n    x: 1\n  - y\n"), Json::parse(R"({"args": [{"x": 1}, "y"]})"));
 }
 
-TEST(YamlLite_Scalars, PlainScalars_ResolveLikeYaml12Core) {
+TEST(YamlJson_Scalars, PlainScalars_ResolveLikeYaml12Core) {
   const std::string yaml =
       "a: 42\n"
       "b: -7\n"
@@ -103,7 +105,9 @@ TEST(YamlLite_Scalars, PlainScalars_ResolveLikeYaml12Core) {
       "l: 1e3\n"
       "m: 10.0.0.1\n"
       "n: 18446744073709551615\n"
-      "o: 99999999999999999999999\n";
+      "o: 99999999999999999999999\n"
+      "p: +5\n"
+      "q: .inf\n";
   Json j = Convert(yaml);
   EXPECT_EQ(j["a"], 42);
   EXPECT_EQ(j["b"], -7);
@@ -120,9 +124,11 @@ TEST(YamlLite_Scalars, PlainScalars_ResolveLikeYaml12Core) {
   EXPECT_EQ(j["m"], "10.0.0.1");
   EXPECT_EQ(j["n"].get<uint64_t>(), 18446744073709551615ULL);
   EXPECT_EQ(j["o"], "99999999999999999999999");
+  EXPECT_EQ(j["p"], 5);
+  EXPECT_EQ(j["q"], ".inf");  // JSON has no infinity
 }
 
-TEST(YamlLite_Scalars, QuotedScalars_UnescapeAndStayStrings) {
+TEST(YamlJson_Scalars, QuotedScalars_UnescapeAndStayStrings) {
   const std::string yaml =
       "a: \"42\"\n"
       "b: 'it''s # not a comment'\n"
@@ -130,7 +136,10 @@ TEST(YamlLite_Scalars, QuotedScalars_UnescapeAndStayStrings) {
       "d: it's plain # comment\n"
       "e: a#b\n"
       "\"quoted key\": 'v'\n"
-      "f: \"\"\n";
+      "f: \"\"\n"
+      "g: 'true'\n"
+      "h: \"null\"\n"
+      "i: !!str 7\n";
   Json j = Convert(yaml);
   EXPECT_EQ(j["a"], "42");
   EXPECT_EQ(j["b"], "it's # not a comment");
@@ -139,35 +148,40 @@ TEST(YamlLite_Scalars, QuotedScalars_UnescapeAndStayStrings) {
   EXPECT_EQ(j["e"], "a#b");
   EXPECT_EQ(j["quoted key"], "v");
   EXPECT_EQ(j["f"], "");
+  EXPECT_EQ(j["g"], "true");
+  EXPECT_EQ(j["h"], "null");
+  EXPECT_EQ(j["i"], "7");
 }
 
-TEST(YamlLite_Scalars, ColonInsideValue_StaysInScalar) {
+TEST(YamlJson_Scalars, ColonInsideValue_StaysInScalar) {
   Json j = Convert("image: docker.io/library/busybox:1.36\nurl: http://x:80/y\n");
   EXPECT_EQ(j["image"], "docker.io/library/busybox:1.36");
   EXPECT_EQ(j["url"], "http://x:80/y");
 }
 
-TEST(YamlLite_Scalars, ValueOnNextLine_IsParsed) {
+TEST(YamlJson_Scalars, ValueOnNextLine_IsParsed) {
   EXPECT_EQ(Convert("key:\n  value\nother: 1\n"), Json::parse(R"({"key": "value", "other": 1})"));
 }
 
-TEST(YamlLite_Flow, OneLineFlowCollections_AreParsed) {
+TEST(YamlJson_Scalars, NumericKeys_StayText) {
+  EXPECT_EQ(Convert("1: a\ntrue: b\n~: c\n"),
+            Json::parse(R"({"1": "a", "true": "b", "null": "c"})"));
+}
+
+TEST(YamlJson_Flow, FlowCollections_AreParsed) {
   const std::string yaml =
       "command: [\"sh\", \"-c\", 'echo hi; sleep 1']\n"
       "empty_seq: []\n"
       "labels: {app: web, tier: \"front\", n: 3}\n"
       "nested: {a: [1, 2, {b: c}], d: }\n"
-      "- trailing: x\n";
-  // The last line is an error (sequence item in a mapping); check the first lines alone.
-  std::string head = yaml.substr(0, yaml.rfind("- trailing"));
-  EXPECT_EQ(Convert(head), Json::parse(R"({
+      "multi: [1,\n  2]\n";
+  EXPECT_EQ(Convert(yaml), Json::parse(R"({
       "command": ["sh", "-c", "echo hi; sleep 1"], "empty_seq": [],
       "labels": {"app": "web", "tier": "front", "n": 3},
-      "nested": {"a": [1, 2, {"b": "c"}], "d": null}})"));
-  EXPECT_THAT(ErrorOf(yaml), HasSubstr("yaml line 5"));
+      "nested": {"a": [1, 2, {"b": "c"}], "d": null}, "multi": [1, 2]})"));
 }
 
-TEST(YamlLite_BlockScalars, LiteralAndFolded_FollowChomping) {
+TEST(YamlJson_BlockScalars, LiteralAndFolded_FollowChomping) {
   const std::string yaml =
       "literal: |\n"
       "  line one\n"
@@ -193,45 +207,57 @@ TEST(YamlLite_BlockScalars, LiteralAndFolded_FollowChomping) {
   EXPECT_EQ(j["after"], 1);
 }
 
-TEST(YamlLite_BlockScalars, InSequence_IsParsed) {
+TEST(YamlJson_BlockScalars, InSequence_IsParsed) {
   EXPECT_EQ(Convert("args:\n- |\n  echo a\n  echo b\n- x\n"),
             Json::parse(R"({"args": ["echo a\necho b\n", "x"]})"));
 }
 
-TEST(YamlLite_Document, MarkersCrlfAndEmpty_AreHandled) {
+TEST(YamlJson_Document, MarkersCrlfAndEmpty_AreHandled) {
   EXPECT_EQ(Convert("---\r\na: 1\r\n...\r\n"), Json::parse(R"({"a": 1})"));
   EXPECT_TRUE(Convert("# only a comment\n\n").is_null());
+  EXPECT_TRUE(Convert("").is_null());
   EXPECT_EQ(Convert("\xEF\xBB\xBF"
                     "a: b\n"),
             Json::parse(R"({"a": "b"})"));
+  EXPECT_EQ(Convert("%YAML 1.2\n---\na: 1\n"), Json::parse(R"({"a": 1})"));
 }
 
-TEST(YamlLite_Document, KeyOrder_IsPreserved) {
+TEST(YamlJson_Document, KeyOrder_IsPreserved) {
   auto out = YamlToJson("z: 1\na: 2\nm: 3\n");
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(*out, R"({"z":1,"a":2,"m":3})");
 }
 
-TEST(YamlLite_Errors, UnsupportedFeatures_AreRefusedWithLineNumber) {
-  EXPECT_THAT(ErrorOf("a: 1\nb: &x 2\n"), HasSubstr("yaml line 2: anchors"));
-  EXPECT_THAT(ErrorOf("a: 1\nb: *x\n"), HasSubstr("yaml line 2: aliases"));
-  EXPECT_THAT(ErrorOf("a: !!str 1\n"), HasSubstr("yaml line 1: tags"));
-  EXPECT_THAT(ErrorOf("a: 1\n---\nb: 2\n"), HasSubstr("yaml line 2: multiple documents"));
-  EXPECT_THAT(ErrorOf("? a\n: b\n"), HasSubstr("yaml line 1: complex"));
-  EXPECT_THAT(ErrorOf("a:\n\tb: 1\n"), HasSubstr("yaml line 2: tabs"));
-  EXPECT_THAT(ErrorOf("a: 1\na: 2\n"), HasSubstr("yaml line 2: duplicate key \"a\""));
-  EXPECT_THAT(ErrorOf("a: \"open\n  close\"\n"), HasSubstr("yaml line 1: unterminated"));
-  EXPECT_THAT(ErrorOf("a: [1,\n  2]\n"), HasSubstr("yaml line 1: unterminated flow"));
-  EXPECT_THAT(ErrorOf("a: one\n  two\n"), HasSubstr("yaml line 2"));
-  EXPECT_THAT(ErrorOf("a:\n    b: 1\n  c: 2\n"), HasSubstr("yaml line 3"));
-  EXPECT_THAT(ErrorOf("a: b: c\n"), HasSubstr("yaml line 1"));
-  EXPECT_THAT(ErrorOf("%YAML 1.2\n---\na: 1\n"), HasSubstr("yaml line 1: directives"));
-  EXPECT_THAT(ErrorOf("a: |2\n  x\n"), HasSubstr("yaml line 1: unsupported block scalar"));
-  EXPECT_THAT(ErrorOf("just text\nmore: 1\n"), HasSubstr("yaml line 2"));
+TEST(YamlJson_Document, LoneScalarDocument_IsAValue) {
+  EXPECT_EQ(Convert("just text\n"), Json("just text"));
 }
 
-TEST(YamlLite_Document, LoneScalarDocument_IsAValue) {
-  EXPECT_EQ(Convert("just text\n"), Json("just text"));
+TEST(YamlJson_Document, AnchorsAliasesAndMultiLineScalars_AreFullYaml) {
+  const std::string yaml =
+      "base: &labels {app: web}\n"
+      "copy: *labels\n"
+      "folded: one\n"
+      "  two\n"
+      "quoted: \"a\n"
+      "  b\"\n";
+  EXPECT_EQ(Convert(yaml), Json::parse(R"({"base": {"app": "web"}, "copy": {"app": "web"},
+                                           "folded": "one two", "quoted": "a b"})"));
+}
+
+TEST(YamlJson_Errors, MalformedYaml_IsRefusedWithLineNumber) {
+  EXPECT_THAT(ErrorOf("a:\n\tb: 1\n"), HasSubstr("yaml line 2"));
+  EXPECT_THAT(ErrorOf("a:\n    b: 1\n  c: 2\n"), HasSubstr("yaml line 3"));
+  EXPECT_THAT(ErrorOf("a: b: c\n"), HasSubstr("yaml line 1"));
+  EXPECT_THAT(ErrorOf("a: 1\n- trailing: x\nb: 2\n"), HasSubstr("yaml line 2"));
+  EXPECT_THAT(ErrorOf("just text\nmore: 1\n"), HasSubstr("yaml line 2"));
+  EXPECT_THAT(ErrorOf("a:\n  b: [1, 2\n"), HasSubstr("yaml line"));
+}
+
+TEST(YamlJson_Errors, AmbiguousDocuments_AreRefusedWithLineNumber) {
+  EXPECT_THAT(ErrorOf("a: 1\na: 2\n"), HasSubstr("yaml line 2: duplicate key \"a\""));
+  EXPECT_THAT(ErrorOf("a: 1\n---\nb: 2\n"), HasSubstr("multiple documents"));
+  EXPECT_THAT(ErrorOf("x: 1\n? [a, b]\n: c\n"), HasSubstr("yaml line 2: complex mapping keys"));
+  EXPECT_THAT(ErrorOf("a: &a [*a]\n"), HasSubstr("yaml line 1: nested deeper"));
 }
 
 }  // namespace
